@@ -1,0 +1,36 @@
+import { createHash } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
+
+/**
+ * A bounded, time-limited cache for the warm Lambda. Keys are SHA-256 digests of their parts, so a
+ * token or credential is never held in clear; a TTL of 0 disables caching entirely.
+ */
+export class TtlCache<V extends object> {
+  private readonly entries: LRUCache<string, V> | undefined;
+
+  constructor(ttlSeconds: number, maxEntries: number, now: () => number = Date.now) {
+    this.entries =
+      ttlSeconds > 0
+        ? new LRUCache<string, V>({ max: maxEntries, ttl: ttlSeconds * 1000, ttlAutopurge: false, perf: { now } })
+        : undefined;
+  }
+
+  /** Digest of the parts, joined unambiguously; used as the cache key. */
+  static keyOf(...parts: string[]): string {
+    const hash = createHash('sha256');
+    for (const part of parts) hash.update(`${part.length}:`).update(part);
+    return hash.digest('base64url');
+  }
+
+  get(key: string): V | undefined {
+    return this.entries?.get(key);
+  }
+
+  set(key: string, value: V): void {
+    this.entries?.set(key, value);
+  }
+
+  get size(): number {
+    return this.entries?.size ?? 0;
+  }
+}
