@@ -17,6 +17,7 @@ import type { Socket } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { parse as parseYaml } from 'yaml';
 
 const execFileAsync = promisify(execFile);
 
@@ -226,7 +227,7 @@ export interface ClusterAuthTokenFields {
   name: string;
   userName: string;
   enabled?: boolean;
-  /** RFC 3339 or "" (never expires). */
+  /** RFC 3339; absent or "" means never expires. Left out of the object when undefined, as Rancher does. */
   expiresAt?: string;
   /** "" in the Rancher 2.13 layout, where the hash lives in a Secret of the same name. */
   hash?: string;
@@ -242,9 +243,10 @@ export function clusterAuthToken(fields: ClusterAuthTokenFields): ObjectInput {
     metadata: { name: fields.name, namespace: fields.namespace ?? RANCHER_NAMESPACE },
     userName: fields.userName,
     enabled: fields.enabled ?? true,
-    expiresAt: fields.expiresAt ?? '',
     hash: fields.hash ?? '',
   };
+  // Rancher's Go type has `expiresAt,omitempty` and `lastUsedAt,omitempty`
+  if (fields.expiresAt !== undefined) object.expiresAt = fields.expiresAt;
   if (fields.lastUsedAt !== undefined) object.lastUsedAt = fields.lastUsedAt;
   return object;
 }
@@ -266,10 +268,11 @@ export function clusterUserAttribute(fields: ClusterUserAttributeFields): Object
     apiVersion: 'cluster.cattle.io/v3',
     kind: 'ClusterUserAttribute',
     metadata: { name: fields.name, namespace: fields.namespace ?? RANCHER_NAMESPACE },
-    groups: fields.groups ?? [],
     enabled: fields.enabled ?? true,
     needsRefresh: fields.needsRefresh ?? false,
   };
+  // Rancher's Go type has `groups,omitempty`, `lastRefresh,omitempty`, `extraByProvider,omitempty`
+  if (fields.groups !== undefined && fields.groups.length > 0) object.groups = fields.groups;
   if (fields.lastRefresh !== undefined) object.lastRefresh = fields.lastRefresh;
   if (fields.extraByProvider !== undefined) object.extraByProvider = fields.extraByProvider;
   return object;
@@ -413,8 +416,8 @@ export class TestKubeApiServer {
         ...structuredClone(input.metadata),
         name: input.metadata.name,
         namespace,
-        uid: existing?.metadata.uid ?? randomUUID(),
-        creationTimestamp: existing?.metadata.creationTimestamp ?? nowSeconds(),
+        uid: existing?.metadata.uid ?? stringOr(input.metadata.uid, randomUUID()),
+        creationTimestamp: existing?.metadata.creationTimestamp ?? stringOr(input.metadata.creationTimestamp, nowSeconds()),
         resourceVersion: String(++this.resourceVersion),
       },
     };
@@ -427,6 +430,16 @@ export class TestKubeApiServer {
   /** {@link upsert} for many objects at once. */
   upsertAll(resource: ResourceName, inputs: ObjectInput[]): void {
     for (const input of inputs) this.upsert(resource, input);
+  }
+
+  /**
+   * Loads the items of a `kind: List` document as `kubectl get … -o yaml` prints it (e.g. a fixture file).
+   * Items keep their uid and creationTimestamp; they get fresh resourceVersions from this server.
+   */
+  loadKubectlList(resource: ResourceName, yamlText: string): KubeObject[] {
+    const document = parseYaml(yamlText) as { kind?: unknown; items?: unknown };
+    if (document.kind !== 'List' || !Array.isArray(document.items)) throw new Error('not a kubectl List document');
+    return document.items.map((item) => this.upsert(resource, item as ObjectInput));
   }
 
   /** Applies an RFC 7386 merge patch to a stored object from the test side (bumps resourceVersion on change). */
@@ -1077,6 +1090,10 @@ function matches(matcher: RequestMatcher | undefined, method: string, url: strin
   if (typeof matcher === 'string') return url.includes(matcher);
   if (matcher instanceof RegExp) return matcher.test(url);
   return matcher({ method, url: url.slice(method.length + 1) });
+}
+
+function stringOr(value: unknown, fallback: string): string {
+  return typeof value === 'string' && value !== '' ? value : fallback;
 }
 
 function nowSeconds(): string {
