@@ -11,7 +11,7 @@ export class TtlCache<V extends object> {
   constructor(ttlSeconds: number, maxEntries: number, now: () => number = Date.now) {
     this.entries =
       ttlSeconds > 0
-        ? new LRUCache<string, V>({ max: maxEntries, ttl: ttlSeconds * 1000, ttlAutopurge: false, perf: { now } })
+        ? new LRUCache<string, V>({ max: maxEntries, ttl: ttlSeconds * 1000, ttlAutopurge: false, ttlResolution: 0, perf: { now } })
         : undefined;
   }
 

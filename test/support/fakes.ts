@@ -1,0 +1,119 @@
+import type { ClusterRow, TokenRow } from '../../functions/shared/table.ts';
+import { keys } from '../../functions/shared/table.ts';
+import type { Log, LogAttributes, MetricsSink } from '../../functions/shared/telemetry.ts';
+import type { TokenStore } from '../../functions/shared/token-store.ts';
+
+export interface LogLine {
+  level: 'debug' | 'info' | 'warn' | 'error';
+  message: string;
+  attributes: LogAttributes;
+}
+
+/** A log that keeps every line, so tests can assert what was (and was not) written. */
+export class CapturingLog implements Log {
+  readonly lines: LogLine[] = [];
+  debug(message: string, attributes: LogAttributes = {}) {
+    this.lines.push({ level: 'debug', message, attributes });
+  }
+  info(message: string, attributes: LogAttributes = {}) {
+    this.lines.push({ level: 'info', message, attributes });
+  }
+  warn(message: string, attributes: LogAttributes = {}) {
+    this.lines.push({ level: 'warn', message, attributes });
+  }
+  error(message: string, attributes: LogAttributes = {}) {
+    this.lines.push({ level: 'error', message, attributes });
+  }
+  /** Everything logged, as the JSON text a log line would carry. */
+  text(): string {
+    return this.lines.map((line) => JSON.stringify(line)).join('\n');
+  }
+  withMessage(message: string): LogLine[] {
+    return this.lines.filter((line) => line.message === message);
+  }
+}
+
+export class CapturingMetrics implements MetricsSink {
+  readonly points: { name: string; value: number; dimensions: Record<string, string> }[] = [];
+  flushes = 0;
+  count(name: string, value: number, dimensions: Record<string, string> = {}) {
+    this.points.push({ name, value, dimensions });
+  }
+  milliseconds(name: string, value: number, dimensions: Record<string, string> = {}) {
+    this.points.push({ name, value, dimensions });
+  }
+  seconds(name: string, value: number, dimensions: Record<string, string> = {}) {
+    this.points.push({ name, value, dimensions });
+  }
+  flush() {
+    this.flushes += 1;
+  }
+  total(name: string, dimensions: Record<string, string> = {}): number {
+    return this.points
+      .filter((point) => point.name === name && Object.entries(dimensions).every(([k, v]) => point.dimensions[k] === v))
+      .reduce((sum, point) => sum + point.value, 0);
+  }
+}
+
+/** An in-memory TokenStore that counts calls and can be told to fail. */
+export class FakeTokenStore implements TokenStore {
+  readonly tokens = new Map<string, TokenRow>();
+  readonly clusters = new Map<string, ClusterRow>();
+  readonly uses: { clusterId: string; name: string; at: Date }[] = [];
+  calls = { getToken: 0, getCluster: 0, recordUse: 0 };
+  failWith: Error | undefined;
+  failRecordUse: Error | undefined;
+
+  putToken(row: TokenRow): this {
+    this.tokens.set(`${row.clusterId}/${row.name}`, row);
+    return this;
+  }
+  putCluster(row: ClusterRow): this {
+    this.clusters.set(row.clusterId, row);
+    return this;
+  }
+  async getToken(clusterId: string, name: string) {
+    this.calls.getToken += 1;
+    if (this.failWith) throw this.failWith;
+    return this.tokens.get(`${clusterId}/${name}`);
+  }
+  async getCluster(clusterId: string) {
+    this.calls.getCluster += 1;
+    if (this.failWith) throw this.failWith;
+    return this.clusters.get(clusterId);
+  }
+  async recordUse(clusterId: string, name: string, at: Date) {
+    this.calls.recordUse += 1;
+    if (this.failRecordUse) throw this.failRecordUse;
+    this.uses.push({ clusterId, name, at });
+  }
+}
+
+/** A Rancher token row as sync would write it; override what a test is about. */
+export function tokenRow(overrides: Partial<TokenRow> & { clusterId?: string; name?: string } = {}): TokenRow {
+  const clusterId = overrides.clusterId ?? 'c-abc12';
+  const name = overrides.name ?? 'kubeconfig-u-alice';
+  return {
+    ...keys.token(clusterId, name),
+    kind: 'token',
+    clusterId,
+    name,
+    origin: 'rancher',
+    userName: 'u-alice',
+    enabled: true,
+    expiresAt: '',
+    hash: '$3:1:uFrxm43ggfw:zsN1zEFC7SvABTdR58o7yjIqfrI4cQ/HSYz3jBwwVnx5X+/ph4etGDIU9dvIYuy1IvnYUVe6a/Ar95xE+gfjhA',
+    user: {
+      enabled: true,
+      groups: ['openldap_group://cn=admins,dc=example,dc=org'],
+      extraByProvider: {
+        openldap: { principalid: ['openldap_user://uid=alice,dc=example,dc=org'], username: ['alice'] },
+      },
+    },
+    rev: 1,
+    ...overrides,
+  };
+}
+
+/** The secret that matches `tokenRow()`'s default hash (Rancher's public "d" × 54 vector). */
+export const DEFAULT_SECRET = 'd'.repeat(54);
