@@ -139,10 +139,18 @@ export function createAuthenticator(deps: AuthenticatorDeps): Authenticator {
     else log.info('token refused', { ...common, user: decision.userName, reason: decision.reason, message: REFUSAL_MESSAGES[decision.reason] });
   }
 
+  /** A cached acceptance ends when the token expires, even inside the cache TTL. */
+  function freshFromCache(decision: Decision | undefined): Decision | undefined {
+    if (decision?.outcome === 'accepted' && decision.expiresAtMs !== undefined && decision.expiresAtMs < deps.now().getTime()) {
+      return undefined;
+    }
+    return decision;
+  }
+
   async function reviewToken(clusterId: string, token: string): Promise<Decision> {
     const started = deps.elapsed();
     const key = TtlCache.keyOf(clusterId, token);
-    const cachedDecision = decisions.get(key);
+    const cachedDecision = freshFromCache(decisions.get(key));
     const decision =
       cachedDecision ??
       (await review({ clusterId, token }, { store, now: deps.now, allowSystemGroups: options.allowSystemGroups }));

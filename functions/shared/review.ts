@@ -40,7 +40,7 @@ export interface AuthenticatedUser {
 export type Decision =
   | { outcome: 'foreign'; foreign: ForeignToken }
   | { outcome: 'refused'; tokenName: string; userName?: string; reason: RefusalReason }
-  | { outcome: 'accepted'; tokenName: string; user: AuthenticatedUser };
+  | { outcome: 'accepted'; tokenName: string; user: AuthenticatedUser; expiresAtMs?: number };
 
 export interface ReviewRequest {
   clusterId: string;
@@ -74,7 +74,13 @@ export async function review(request: ReviewRequest, deps: ReviewDeps): Promise<
     const reason = check === 'mismatch' ? 'secret-mismatch' : 'hash-unsupported';
     return { outcome: 'refused', tokenName: name, userName: token.userName, reason };
   }
-  return { outcome: 'accepted', tokenName: name, user: toUser(token, deps.allowSystemGroups) };
+  const expiry = expiryOf(token.expiresAt);
+  return {
+    outcome: 'accepted',
+    tokenName: name,
+    user: toUser(token, deps.allowSystemGroups),
+    ...(typeof expiry === 'number' ? { expiresAtMs: expiry } : {}),
+  };
 }
 
 function checkRow(row: TokenRow | undefined, now: Date): RefusalReason | undefined {

@@ -12,7 +12,7 @@ import { z } from 'zod';
 export const REGISTRY_PK = 'CLUSTERS';
 
 export const keys = {
-  cluster: (clusterId: string) => ({ pk: REGISTRY_PK, sk: clusterId }),
+  cluster: (clusterId: string) => ({ pk: REGISTRY_PK as typeof REGISTRY_PK, sk: clusterId }),
   partition: (clusterId: string) => `C#${clusterId}`,
   token: (clusterId: string, name: string) => ({ pk: `C#${clusterId}`, sk: `TOKEN#${name}` }),
   user: (clusterId: string, userId: string) => ({ pk: `C#${clusterId}`, sk: `USER#${userId}` }),

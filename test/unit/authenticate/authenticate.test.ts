@@ -160,6 +160,14 @@ describe('token review', () => {
     expect(store.calls.getToken).toBe(2);
   });
 
+  it('stops serving a cached acceptance once the token expires, even within the TTL', async () => {
+    const { authenticator, store, advance } = setup({ cacheTtlSeconds: 60 });
+    store.putToken(tokenRow({ expiresAt: '2026-11-26T12:00:05Z' }));
+    expect((await authenticator.reviewToken('c-abc12', TOKEN)).outcome).toBe('accepted');
+    advance(6_000);
+    expect(await authenticator.reviewToken('c-abc12', TOKEN)).toMatchObject({ outcome: 'refused', reason: 'token-expired' });
+  });
+
   it('does not let a cached wrong secret affect the right one', async () => {
     const { authenticator } = setup();
     await authenticator.reviewToken('c-abc12', 'kubeconfig-u-alice:wrongsecret');

@@ -54,7 +54,7 @@ describe('review', () => {
     ['expiry-unparseable', { expiresAt: 'next tuesday' }],
     ['hash-missing', { hash: '' }],
     ['hash-unsupported', { hash: '$9:nope' }],
-  ] as const)('refuses with %s', async (reason, row) => {
+  ] as [string, Parameters<typeof tokenRow>[0]][])('refuses with %s', async (reason, row) => {
     expect(await reviewWith(row)).toMatchObject({ outcome: 'refused', tokenName: 'kubeconfig-u-alice', reason });
   });
 
