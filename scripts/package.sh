@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Package the service exactly as `osls deploy` would, without touching AWS:
+# CloudFormation template + one zip per function under .serverless/.
+#
+#   npm run package                       # stage dev, region eu-west-1
+#   npm run package -- --stage prod --param="domainName=auth.example.com"
+#
+# osls needs credentials to exist even for `package` in some code paths; give it obviously fake ones so
+# nothing can reach a real account, and pin the region so the template is reproducible.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+export AWS_ACCESS_KEY_ID=AKIAPACKAGEONLY00000
+export AWS_SECRET_ACCESS_KEY=package-only-not-a-real-secret
+export AWS_SESSION_TOKEN=package-only
+export AWS_REGION=eu-west-1
+export AWS_DEFAULT_REGION=eu-west-1
+unset AWS_PROFILE AWS_CONFIG_FILE AWS_SHARED_CREDENTIALS_FILE AWS_WEB_IDENTITY_TOKEN_FILE AWS_ROLE_ARN \
+      AWS_CONTAINER_CREDENTIALS_FULL_URI AWS_CONTAINER_CREDENTIALS_RELATIVE_URI || true
+export AWS_EC2_METADATA_DISABLED=true
+export SLS_TELEMETRY_DISABLED=1 SLS_TRACKING_DISABLED=1 SLS_NOTIFICATIONS_MODE=off SLS_DEPRECATION_DISABLE='*'
+
+# serverless-esbuild installs the external native module (@node-rs/argon2) into a scratch package with
+# npm. These make npm pick the optional binary package for the Lambda (linux, arm64, glibc) instead of
+# the build host's, for both its `npm install` and its `npm prune`.
+export npm_config_os=linux
+export npm_config_cpu=arm64
+export npm_config_libc=glibc
+
+# Defaults for a reproducible template; an explicit --stage/--region on the command line wins.
+args=("$@")
+[[ " $* " == *" --stage"* || " $* " == *" -s "* ]] || args+=(--stage dev)
+[[ " $* " == *" --region"* || " $* " == *" -r "* ]] || args+=(--region eu-west-1)
+
+exec npx --no-install osls package "${args[@]}"
