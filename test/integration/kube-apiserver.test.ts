@@ -101,10 +101,11 @@ describe('the test apiserver with the real kubectl', () => {
   });
 
   it('serves a chunked listing across several pages of one consistent snapshot', async () => {
-    const result = await kubectl(['get', 'clusterauthtokens.cluster.cattle.io', '-n', 'cattle-system', '--chunk-size=2', '-o', 'name']);
+    const result = await kubectl(['get', 'clusterauthtokens.cluster.cattle.io', '-n', 'cattle-system', '--chunk-size=2', '-o', 'json']);
 
     expect(result.code).toBe(0);
-    expect(result.stdout.trim().split('\n')).toEqual(allTokenNames.map((name) => `clusterauthtoken.cluster.cattle.io/${name}`));
+    const list = JSON.parse(result.stdout) as { items: Array<{ metadata: { name: string } }> };
+    expect(list.items.map((item) => item.metadata.name)).toEqual(allTokenNames);
     const pages = server.requests.filter((r) => r.verb === 'list' && r.resource === 'clusterauthtokens');
     expect(pages).toHaveLength(Math.ceil(allTokenNames.length / 2));
     expect(pages.every((page) => page.query.limit === '2')).toBe(true);

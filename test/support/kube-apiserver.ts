@@ -79,8 +79,8 @@ export interface RequestRecord {
   /** Authenticated user name, undefined when authentication failed. */
   username?: string;
   status: number;
-  /** Set when an injected fault decided the outcome. */
-  fault?: 'status' | 'cut' | 'delay';
+  /** Set when an injected fault applied to this request. */
+  fault?: 'status' | 'cut' | 'delay' | 'hang' | 'expire';
 }
 
 export interface AppliedPatch {
@@ -293,7 +293,7 @@ export function hashSecret(name: string, hash: string, namespace = RANCHER_NAMES
 // The server
 
 interface Fault {
-  kind: 'status' | 'delay' | 'cut' | 'hang';
+  kind: 'status' | 'delay' | 'cut' | 'hang' | 'expire';
   match: RequestMatcher | undefined;
   remaining: number;
   status?: number;
@@ -352,6 +352,7 @@ export class TestKubeApiServer {
   private readonly faults: Fault[] = [];
   private readonly sockets = new Set<Socket>();
   private readonly timers = new Set<NodeJS.Timeout>();
+  private requestWaiters: Array<{ predicate: (request: RequestRecord) => boolean; resolve: (request: RequestRecord) => void }> = [];
   private readonly gitVersion: string;
   private resourceVersion = 1000;
 
@@ -515,6 +516,14 @@ export class TestKubeApiServer {
     this.faults.push({ kind: 'cut', match: options.match, remaining: options.times ?? 1, fraction: options.fraction ?? 0.5 });
   }
 
+  /**
+   * Expires every continue token just before the next `times` matching requests (default 1) are served, as if
+   * etcd compacted in between: use `{ match: 'continue=' }` to make a listing's second page answer 410.
+   */
+  expireNext(options: FaultOptions = {}): void {
+    this.faults.push({ kind: 'expire', match: options.match, remaining: options.times ?? 1 });
+  }
+
   /** Removes every pending fault. */
   clearFaults(): void {
     this.faults.length = 0;
@@ -531,6 +540,13 @@ export class TestKubeApiServer {
         (filter.status === undefined || r.status === filter.status) &&
         (filter.method === undefined || r.method === filter.method),
     ).length;
+  }
+
+  /** Resolves with the first logged request (already logged or still to come) that satisfies `predicate`. */
+  waitForRequest(predicate: (request: RequestRecord) => boolean): Promise<RequestRecord> {
+    const seen = this.requests.find(predicate);
+    if (seen !== undefined) return Promise.resolve(seen);
+    return new Promise((resolve) => this.requestWaiters.push({ predicate, resolve }));
   }
 
   /** Forgets logged requests and patches. */
@@ -602,6 +618,15 @@ export class TestKubeApiServer {
     return items;
   }
 
+  private notifyWaiters(record: RequestRecord): void {
+    const waiting = this.requestWaiters;
+    this.requestWaiters = [];
+    for (const waiter of waiting) {
+      if (waiter.predicate(record)) waiter.resolve(record);
+      else this.requestWaiters.push(waiter);
+    }
+  }
+
   private takeFault(method: string, url: string): Fault | undefined {
     for (const fault of this.faults) {
       if (fault.remaining <= 0) continue;
@@ -624,11 +649,13 @@ export class TestKubeApiServer {
       record.verb = route.verb;
       if (route.resource !== undefined) record.resource = route.resource.name;
       if (route.name !== undefined) record.name = route.name;
+      this.notifyWaiters(record);
 
       const fault = this.takeFault(method, `${method} ${url.pathname}${url.search}`);
       if (fault !== undefined) {
-        record.fault = fault.kind === 'hang' ? 'delay' : fault.kind;
+        record.fault = fault.kind;
         if (fault.kind === 'hang') return; // never answered; close() destroys the socket
+        if (fault.kind === 'expire') this.expireContinueTokens();
         if (fault.kind === 'delay') await this.sleep(fault.delayMs ?? 0);
         if (fault.kind === 'status') {
           const status = fault.status ?? 500;
