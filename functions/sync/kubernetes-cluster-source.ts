@@ -213,6 +213,7 @@ class KubernetesClusterSource implements ClusterSource {
   }
 
   readHashSecrets(names: readonly string[], options: CallOptions = {}): Promise<HashSecretReads> {
+    if (names.length === 0) return Promise.resolve({ found: [], missing: [], rejected: [] });
     return this.withCall(options, async (call) => {
       const result: HashSecretReads = { found: [], missing: [], rejected: [] };
       const queue = [...new Set(names)];
@@ -239,7 +240,7 @@ class KubernetesClusterSource implements ClusterSource {
     });
   }
 
-  patchTokenLastUsed(name: string, lastUsedAt: Date, options: CallOptions = {}): Promise<PatchOutcome> {
+  async patchTokenLastUsed(name: string, lastUsedAt: Date, options: CallOptions = {}): Promise<PatchOutcome> {
     if (Number.isNaN(lastUsedAt.getTime())) throw new TypeError('lastUsedAt is not a valid date');
     // metav1.Time is RFC 3339 with second precision
     const iso = lastUsedAt.toISOString().replace(/\.\d{3}Z$/, 'Z');

@@ -217,6 +217,22 @@ describe('the test apiserver protocol details', () => {
     expect(secretsFirst.body).toMatchObject({ kind: 'Status', reason: 'InternalError', code: 500 });
   });
 
+  it('answers a delayed request normally, only later', async () => {
+    server.delayNext(50, { match: /^GET \/api\/v1\/.*secrets/ });
+    const started = performance.now();
+
+    const delayed = await rawGet('/api/v1/namespaces/cattle-system/secrets');
+    const elapsedMs = performance.now() - started;
+    const prompt = await rawGet('/api/v1/namespaces/cattle-system/secrets');
+
+    expect([delayed.status, prompt.status]).toEqual([200, 200]);
+    expect(delayed.body.items).toHaveLength(2);
+    // a lower bound only: timers never fire early by more than clock rounding, however loaded the machine
+    expect(elapsedMs).toBeGreaterThanOrEqual(45);
+    expect(server.requests.map((r) => r.fault ?? 'none')).toEqual(['delay', 'none']);
+    expect(server.requestSummary()).toEqual({ 'list secrets 200': 2 });
+  });
+
   it('filters secrets by the type field selector and rejects unsupported field labels', async () => {
     server.upsert('secrets', {
       metadata: { name: 'tls-rancher-internal' },

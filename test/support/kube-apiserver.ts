@@ -542,6 +542,16 @@ export class TestKubeApiServer {
     ).length;
   }
 
+  /** Logged requests counted by `verb resource status`, e.g. `{ 'list clusterauthtokens 200': 3 }`. */
+  requestSummary(): Record<string, number> {
+    const summary: Record<string, number> = {};
+    for (const r of this.requests) {
+      const key = `${r.verb} ${r.resource ?? '-'} ${r.status}`;
+      summary[key] = (summary[key] ?? 0) + 1;
+    }
+    return summary;
+  }
+
   /** Resolves with the first logged request (already logged or still to come) that satisfies `predicate`. */
   waitForRequest(predicate: (request: RequestRecord) => boolean): Promise<RequestRecord> {
     const seen = this.requests.find(predicate);
