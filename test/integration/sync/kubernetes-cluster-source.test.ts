@@ -224,7 +224,8 @@ describe('failures', () => {
   it('times out a request that never gets an answer and retries it', async () => {
     server.hangNext({ match: '/clusterauthtokens' });
 
-    const listing = await source({ requestTimeoutMs: 300 }).listTokens();
+    // generous, so that the retry's fresh TLS connection fits in it on a loaded machine
+    const listing = await source({ requestTimeoutMs: 1_500 }).listTokens();
 
     expect(listing.items).toHaveLength(3);
     expect(server.requests.map((r) => r.fault ?? 'none')).toEqual(['hang', 'none']);
@@ -255,7 +256,8 @@ describe('failures', () => {
   it('ends a call that outlives its own deadline, retries included', async () => {
     server.failNext({ match: '/clusterauthtokens', times: Infinity });
 
-    const error = await rejectionOf(source({ callTimeoutMs: 300, retryBaseDelayMs: 60_000, maxAttempts: 5 }).listTokens());
+    // the first 500 arrives well within the deadline; the deadline then ends the 30 s+ backoff
+    const error = await rejectionOf(source({ callTimeoutMs: 1_500, retryBaseDelayMs: 60_000, maxAttempts: 5 }).listTokens());
 
     expect(error).toBeInstanceOf(ClusterUnreachableError);
     expect((error as ClusterUnreachableError).reason).toBe('deadline');
