@@ -1,8 +1,9 @@
-import { bearerCredential, credentialMatches, parseCredential } from '../shared/caller-credential.ts';
+import { LRUCache } from 'lru-cache';
+import { bearerCredential, credentialMatches, parseCredential, type ParsedCredential } from '../shared/caller-credential.ts';
 import { UnauthorizedError } from '../shared/errors.ts';
 import { ForeignTokenSummary } from '../shared/foreign-summary.ts';
 import { REFUSAL_MESSAGES, review, type Decision } from '../shared/review.ts';
-import { clusterIdSchema } from '../shared/table.ts';
+import { clusterIdSchema, type ClusterRow, type TokenRow } from '../shared/table.ts';
 import type { Log, MetricsSink } from '../shared/telemetry.ts';
 import type { TokenStore } from '../shared/token-store.ts';
 import { TtlCache } from '../shared/ttl-cache.ts';
@@ -22,6 +23,20 @@ export interface AuthenticatorOptions {
    * so a flood of wrong credentials cannot buy CPU with hash work.
    */
   callerChecksPerSecond: number;
+  /**
+   * Uncached caller checks allowed per second in this container over all cluster ids together, so that
+   * cycling through made-up cluster ids cannot buy unbounded store reads either. Default 50.
+   */
+  callerChecksPerSecondTotal?: number;
+  /**
+   * Store reads for token names this container has not seen exist, per cluster per second (a token
+   * bucket with a burst of twice the rate). Past it, such a review is refused with `lookup-throttled`
+   * (200, `authenticated:false`, `status.error`: neither cached nor retried by the apiserver). Names
+   * known to exist are never throttled. Default 20.
+   */
+  unknownNameLookupsPerSecond?: number;
+  /** The same over all clusters together, per container. Default 100 (burst 100). */
+  unknownNameLookupsPerSecondTotal?: number;
 }
 
 export const DEFAULT_AUTHENTICATOR_OPTIONS: AuthenticatorOptions = {
@@ -32,7 +47,52 @@ export const DEFAULT_AUTHENTICATOR_OPTIONS: AuthenticatorOptions = {
   lastUsedWaitMs: 100,
   foreignSummaryIntervalSeconds: 60,
   callerChecksPerSecond: 5,
+  callerChecksPerSecondTotal: 50,
+  unknownNameLookupsPerSecond: 20,
+  unknownNameLookupsPerSecondTotal: 100,
 };
+
+/** Distinct clusters whose throttles a container keeps; least recently used ones are forgotten. */
+const MAX_TRACKED_CLUSTERS = 1_000;
+/** Caller credentials a container remembers as verified (see `verifiedCallers`). */
+const MAX_VERIFIED_CALLERS = 1_000;
+/** How long a name found in the store counts as known (exempt from the unknown-name budget). */
+const KNOWN_NAME_SECONDS = 3_600;
+
+/**
+ * A token bucket over the monotonic clock: `rate` tokens per second, holding at most `burst`.
+ * `take()` spends one if available.
+ */
+class TokenBucket {
+  private tokens: number;
+  private last: number;
+
+  constructor(
+    private readonly rate: number,
+    private readonly burst: number,
+    now: number,
+  ) {
+    this.tokens = burst;
+    this.last = now;
+  }
+
+  available(now: number): boolean {
+    this.tokens = Math.min(this.burst, this.tokens + ((now - this.last) / 1000) * this.rate);
+    this.last = now;
+    return this.tokens >= 1;
+  }
+
+  take(): void {
+    this.tokens -= 1;
+  }
+}
+
+/** Raised inside a review when the unknown-name budget is spent; becomes a `lookup-throttled` refusal. */
+class LookupThrottled extends Error {
+  constructor(readonly tokenName: string) {
+    super('unknown-name lookup budget spent');
+  }
+}
 
 export interface AuthenticatorDeps {
   store: TokenStore;
@@ -52,7 +112,8 @@ export interface AuthenticationRequest {
   token: string;
 }
 
-type CallerCheck = { ok: boolean };
+/** A cached caller check; an accepted one ends at its credential's `notAfter` even within the TTL. */
+type CallerCheck = { ok: boolean; notAfterMs?: number };
 
 /** The warm-container state of the authenticate path: caches, throttles and the foreign-token tally. */
 export interface Authenticator {
@@ -73,19 +134,56 @@ export function createAuthenticator(deps: AuthenticatorDeps): Authenticator {
   const decisions = new TtlCache<Decision>(options.cacheTtlSeconds, options.cacheMaxEntries, deps.elapsed);
   const callers = new TtlCache<CallerCheck>(options.cacheTtlSeconds, 1_000, deps.elapsed);
   const lastUseRecorded = new TtlCache<{ at: number }>(options.lastUsedIntervalSeconds, options.cacheMaxEntries, deps.elapsed);
-  const callerBudget = new Map<string, { second: number; used: number }>();
   const foreign = new ForeignTokenSummary(options.foreignSummaryIntervalSeconds * 1000);
+
+  // Caller checks. A credential that verified once is remembered (by digest, with a digest of the stored
+  // hash it matched), so re-checking it after the cache TTL costs one registry read and no argon2 verify,
+  // and is never throttled: a flood of wrong credentials cannot lock the real apiserver out of a warm
+  // container. Only unverified credentials spend the per-cluster and per-container budgets.
+  const verifiedCallers = new TtlCache<{ recordDigest: string }>(KNOWN_NAME_SECONDS, MAX_VERIFIED_CALLERS, deps.elapsed);
+  const unknownClusters = new TtlCache<{ unknown: true }>(options.cacheTtlSeconds, 1_000, deps.elapsed);
+  const callerBudget = new LRUCache<string, { second: number; used: number }>({ max: MAX_TRACKED_CLUSTERS });
+  const callerTotal = { second: -1, used: 0 };
+  const callerChecksTotal = options.callerChecksPerSecondTotal ?? DEFAULT_AUTHENTICATOR_OPTIONS.callerChecksPerSecondTotal ?? 50;
+
+  // Token lookups. Rows (or their absence) are cached per (cluster, name) for the cache TTL, so distinct
+  // secrets for one name cost one read per TTL, and a missing name is not read again within it. Names
+  // not known to exist spend a token bucket per cluster and one per container (see SECURITY.md).
+  const rows = new TtlCache<{ row: TokenRow | undefined }>(options.cacheTtlSeconds, options.cacheMaxEntries, deps.elapsed);
+  const knownNames = new TtlCache<{ known: true }>(KNOWN_NAME_SECONDS, options.cacheMaxEntries, deps.elapsed);
+  const lookupRate = options.unknownNameLookupsPerSecond ?? DEFAULT_AUTHENTICATOR_OPTIONS.unknownNameLookupsPerSecond ?? 20;
+  const lookupRateTotal =
+    options.unknownNameLookupsPerSecondTotal ?? DEFAULT_AUTHENTICATOR_OPTIONS.unknownNameLookupsPerSecondTotal ?? 100;
+  const lookupBuckets = new LRUCache<string, TokenBucket>({ max: MAX_TRACKED_CLUSTERS });
+  const lookupTotal = new TokenBucket(lookupRateTotal, lookupRateTotal, deps.elapsed());
+  const throttledLookups = new Map<string, number>();
+  let throttledSince: number | undefined;
 
   function spendCallerCheck(clusterId: string): boolean {
     const second = Math.floor(deps.elapsed() / 1000);
-    const budget = callerBudget.get(clusterId);
-    if (!budget || budget.second !== second) {
-      if (callerBudget.size > 1_000) callerBudget.clear();
-      callerBudget.set(clusterId, { second, used: 1 });
-      return true;
+    if (callerTotal.second !== second) {
+      callerTotal.second = second;
+      callerTotal.used = 0;
     }
-    budget.used += 1;
-    return budget.used <= options.callerChecksPerSecond;
+    const budget = callerBudget.get(clusterId);
+    const used = budget && budget.second === second ? budget.used : 0;
+    if (used >= options.callerChecksPerSecond || callerTotal.used >= callerChecksTotal) return false;
+    callerBudget.set(clusterId, { second, used: used + 1 });
+    callerTotal.used += 1;
+    return true;
+  }
+
+  function notAfterOf(cluster: ClusterRow | undefined, presented: ParsedCredential): { notAfterMs?: number } {
+    const notAfter = cluster?.credentials.find((candidate) => candidate.id === presented.id)?.notAfter;
+    return notAfter === undefined ? {} : { notAfterMs: Date.parse(notAfter) };
+  }
+
+  /** Whether a credential verified before still names a current record with the same stored hash. */
+  function stillVerified(memo: { recordDigest: string } | undefined, presented: ParsedCredential, cluster: ClusterRow | undefined): boolean {
+    if (!memo || !cluster) return false;
+    const record = cluster.credentials.find((candidate) => candidate.id === presented.id);
+    if (!record || TtlCache.keyOf(record.hash) !== memo.recordDigest) return false;
+    return record.notAfter === undefined || Date.parse(record.notAfter) > deps.now().getTime();
   }
 
   async function checkCaller(clusterId: string, authorization: string | undefined): Promise<void> {
@@ -93,18 +191,77 @@ export function createAuthenticator(deps: AuthenticatorDeps): Authenticator {
     const presented = parseCredential(bearerCredential(authorization) ?? '');
     if (!presented) throw new UnauthorizedError('missing or malformed caller credential');
     const key = TtlCache.keyOf(clusterId, presented.id, presented.secret);
-    let check = callers.get(key);
+    const cachedCheck = callers.get(key);
+    if (cachedCheck && !(cachedCheck.notAfterMs !== undefined && cachedCheck.notAfterMs <= deps.now().getTime())) {
+      if (!cachedCheck.ok) throw new UnauthorizedError('unknown cluster or wrong caller credential');
+      return;
+    }
+    let cluster: ClusterRow | undefined;
+    let check: CallerCheck | undefined;
+    const memo = verifiedCallers.get(key);
+    if (memo) {
+      cluster = await store.getCluster(clusterId);
+      if (stillVerified(memo, presented, cluster)) check = { ok: true, ...notAfterOf(cluster, presented) };
+    }
     if (!check) {
+      if (unknownClusters.get(TtlCache.keyOf(clusterId))) throw new UnauthorizedError('unknown cluster or wrong caller credential');
       if (!spendCallerCheck(clusterId)) {
         log.warn('caller check throttled', { clusterId });
         throw new UnauthorizedError('too many failed caller checks');
       }
-      const cluster = await store.getCluster(clusterId);
-      check = { ok: cluster !== undefined && (await credentialMatches(presented, cluster, deps.now())) };
-      callers.set(key, check);
+      if (!memo) cluster = await store.getCluster(clusterId);
+      if (!cluster) unknownClusters.set(TtlCache.keyOf(clusterId), { unknown: true });
+      const ok = cluster !== undefined && (await credentialMatches(presented, cluster, deps.now()));
+      check = { ok, ...(ok ? notAfterOf(cluster, presented) : {}) };
+      const record = cluster?.credentials.find((candidate) => candidate.id === presented.id);
+      if (check.ok && record) verifiedCallers.set(key, { recordDigest: TtlCache.keyOf(record.hash) });
       if (!check.ok) log.warn('caller refused', { clusterId, credentialId: presented.id, known: cluster !== undefined });
     }
+    callers.set(key, check);
     if (!check.ok) throw new UnauthorizedError('unknown cluster or wrong caller credential');
+  }
+
+  /** The review's store: rows cached per name, unknown names read within a budget. */
+  async function lookupToken(clusterId: string, name: string): Promise<TokenRow | undefined> {
+    const key = TtlCache.keyOf(clusterId, name);
+    const cached = rows.get(key);
+    if (cached) return cached.row;
+    if (!knownNames.get(key)) {
+      const now = deps.elapsed();
+      let bucket = lookupBuckets.get(clusterId);
+      if (!bucket) {
+        bucket = new TokenBucket(lookupRate, lookupRate * 2, now);
+        lookupBuckets.set(clusterId, bucket);
+      }
+      const clusterOk = bucket.available(now);
+      const totalOk = lookupTotal.available(now);
+      if (!clusterOk || !totalOk) throw new LookupThrottled(name);
+      bucket.take();
+      lookupTotal.take();
+    }
+    const row = await store.getToken(clusterId, name);
+    rows.set(key, { row });
+    if (row) knownNames.set(key, { known: true });
+    return row;
+  }
+
+  /** Throttled lookups are counted and summarised per interval, never logged one by one. */
+  function noteThrottled(clusterId: string): void {
+    const now = deps.elapsed();
+    throttledSince ??= now;
+    throttledLookups.set(clusterId, (throttledLookups.get(clusterId) ?? 0) + 1);
+    metrics.count('LookupsThrottled', 1, { ClusterId: clusterId });
+    if (throttledLookups.size === 1 && throttledLookups.get(clusterId) === 1) {
+      log.warn('unknown token lookups throttled', { clusterId, perSecond: lookupRate, perSecondTotal: lookupRateTotal });
+    }
+    if (now - throttledSince >= options.foreignSummaryIntervalSeconds * 1000) {
+      log.warn('unknown token lookups throttled', {
+        windowSeconds: Math.round((now - throttledSince) / 1000),
+        byCluster: Object.fromEntries([...throttledLookups].slice(0, 20)),
+      });
+      throttledLookups.clear();
+      throttledSince = undefined;
+    }
   }
 
   async function recordUse(clusterId: string, tokenName: string): Promise<void> {
@@ -151,9 +308,21 @@ export function createAuthenticator(deps: AuthenticatorDeps): Authenticator {
     const started = deps.elapsed();
     const key = TtlCache.keyOf(clusterId, token);
     const cachedDecision = freshFromCache(decisions.get(key));
-    const decision =
-      cachedDecision ??
-      (await review({ clusterId, token }, { store, now: deps.now, allowSystemGroups: options.allowSystemGroups }));
+    let decision: Decision;
+    if (cachedDecision) decision = cachedDecision;
+    else {
+      try {
+        decision = await review(
+          { clusterId, token },
+          { store: { getToken: lookupToken }, now: deps.now, allowSystemGroups: options.allowSystemGroups },
+        );
+      } catch (error) {
+        if (!(error instanceof LookupThrottled)) throw error;
+        noteThrottled(clusterId);
+        metrics.count('Reviews', 1, { Outcome: 'refused' });
+        return { outcome: 'refused', tokenName: error.tokenName, reason: 'lookup-throttled' };
+      }
+    }
     if (!cachedDecision && decision.outcome !== 'foreign') decisions.set(key, decision);
     if (decision.outcome === 'accepted') await recordUse(clusterId, decision.tokenName);
     report(clusterId, decision, cachedDecision !== undefined, started);

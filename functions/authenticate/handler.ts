@@ -51,6 +51,8 @@ export function authenticatorOptions(config: AuthenticateConfig): AuthenticatorO
     lastUsedWaitMs: 100,
     foreignSummaryIntervalSeconds: config.FOREIGN_SUMMARY_INTERVAL_SECONDS,
     callerChecksPerSecond: config.CALLER_CHECKS_PER_SECOND,
+    unknownNameLookupsPerSecond: config.UNKNOWN_NAME_LOOKUPS_PER_SECOND,
+    unknownNameLookupsPerSecondTotal: config.UNKNOWN_NAME_LOOKUPS_PER_SECOND_TOTAL,
   };
 }
 

@@ -15,6 +15,9 @@ export const authenticateConfigSchema = z.object({
   LAST_USED_INTERVAL_SECONDS: z.coerce.number().int().min(1).default(60),
   FOREIGN_SUMMARY_INTERVAL_SECONDS: z.coerce.number().int().min(1).default(60),
   CALLER_CHECKS_PER_SECOND: z.coerce.number().int().min(1).default(5),
+  /** Store reads per second for token names not known to exist, per cluster and per container (SECURITY.md). */
+  UNKNOWN_NAME_LOOKUPS_PER_SECOND: z.coerce.number().int().min(1).default(20),
+  UNKNOWN_NAME_LOOKUPS_PER_SECOND_TOTAL: z.coerce.number().int().min(1).default(100),
   /** Total time a store call may take, retries included, before the review answers 500. */
   STORE_DEADLINE_MS: z.coerce.number().int().min(50).max(10_000).default(1000),
   LOG_LEVEL: z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR', 'debug', 'info', 'warn', 'error']).default('INFO'),

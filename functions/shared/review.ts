@@ -14,7 +14,13 @@ export type RefusalReason =
   | 'expiry-unparseable'
   | 'hash-missing'
   | 'hash-unsupported'
-  | 'secret-mismatch';
+  | 'secret-mismatch'
+  /**
+   * Not a verdict on the token: this container's budget of store reads for token names it does not know
+   * was spent (a flood of unknown names). Carries `status.error`, so the apiserver neither caches nor
+   * retries it, and the same token is looked up again on its next use.
+   */
+  | 'lookup-throttled';
 
 /** The short, non-secret text the apiserver logs for each refusal (`status.error`). */
 export const REFUSAL_MESSAGES: Record<RefusalReason, string> = {
@@ -28,6 +34,7 @@ export const REFUSAL_MESSAGES: Record<RefusalReason, string> = {
   'hash-missing': 'token has no hash',
   'hash-unsupported': 'token hash format unsupported',
   'secret-mismatch': 'invalid token secret',
+  'lookup-throttled': 'too many unknown tokens, try again later',
 };
 
 export interface AuthenticatedUser {
