@@ -200,12 +200,19 @@ export async function testCertificates(): Promise<TestCertificates> {
   await mkdir(path.dirname(CERT_CACHE_DIR), { recursive: true });
   try {
     await rename(work, CERT_CACHE_DIR);
+    return generated;
   } catch {
-    // another worker won the race; its certificates are as good as ours
-    await rm(work, { recursive: true, force: true });
-    return readCertificates(CERT_CACHE_DIR);
+    // another worker won the race (its certificates are as good as ours), or an interrupted run left a broken cache
   }
-  return generated;
+  try {
+    const cached = await readCertificates(CERT_CACHE_DIR);
+    await rm(work, { recursive: true, force: true });
+    return cached;
+  } catch {
+    await rm(CERT_CACHE_DIR, { recursive: true, force: true });
+    await rename(work, CERT_CACHE_DIR).catch(() => rm(work, { recursive: true, force: true }));
+    return generated;
+  }
 }
 
 async function readCertificates(dir: string): Promise<TestCertificates> {
