@@ -1,0 +1,181 @@
+// infra/kubernetes/: the sync reader's RBAC objects and the apiserver-side configuration.
+//
+// `kubectl apply --dry-run=client` is not offline: it maps every manifest's apiVersion/kind to a REST
+// resource through the server's discovery API and fetches the live object to compute the patch, so with
+// no server it fails ("unable to recognize ... connection refused"). We give it a loopback stand-in that
+// serves only discovery and answers 404 for objects ("would be created"). Schema validation needs the
+// server's OpenAPI document, which only a real apiserver has, hence --validate=false; the checks below on
+// the parsed objects cover what the schema would not (names, references, verbs).
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execFile } from 'node:child_process';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { parse, parseAllDocuments } from 'yaml';
+
+const run = promisify(execFile);
+const root = resolve(import.meta.dirname, '../../..');
+const dir = join(root, 'infra/kubernetes');
+
+// --- a Kubernetes API server that knows discovery and nothing else -------------------------------------
+const discovery: Record<string, Array<{ name: string; kind: string; namespaced: boolean }>> = {
+  v1: [
+    { name: 'namespaces', kind: 'Namespace', namespaced: false },
+    { name: 'serviceaccounts', kind: 'ServiceAccount', namespaced: true },
+    { name: 'secrets', kind: 'Secret', namespaced: true },
+  ],
+  'rbac.authorization.k8s.io/v1': [
+    { name: 'roles', kind: 'Role', namespaced: true },
+    { name: 'rolebindings', kind: 'RoleBinding', namespaced: true },
+    { name: 'clusterroles', kind: 'ClusterRole', namespaced: false },
+    { name: 'clusterrolebindings', kind: 'ClusterRoleBinding', namespaced: false },
+  ],
+};
+
+function discoveryServer(requests: string[]): Server {
+  return createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0]!;
+    requests.push(`${req.method} ${path}`);
+    const send = (status: number, body: unknown) => {
+      res.writeHead(status, { 'Content-Type': 'application/json' });
+      res.end(JSON.stringify(body));
+    };
+    const list = (groupVersion: string) => ({
+      kind: 'APIResourceList', apiVersion: 'v1', groupVersion,
+      resources: discovery[groupVersion]!.map((r) => ({
+        name: r.name, singularName: r.kind.toLowerCase(), namespaced: r.namespaced, kind: r.kind,
+        verbs: ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'],
+      })),
+    });
+    if (path === '/version') return send(200, { major: '1', minor: '32', gitVersion: 'v1.32.0-discovery-only' });
+    if (path === '/api') return send(200, { kind: 'APIVersions', versions: ['v1'], serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress: '127.0.0.1' }] });
+    if (path === '/apis') {
+      const gv = { groupVersion: 'rbac.authorization.k8s.io/v1', version: 'v1' };
+      return send(200, { kind: 'APIGroupList', apiVersion: 'v1', groups: [{ name: 'rbac.authorization.k8s.io', versions: [gv], preferredVersion: gv }] });
+    }
+    if (path === '/api/v1') return send(200, list('v1'));
+    if (path === '/apis/rbac.authorization.k8s.io/v1') return send(200, list('rbac.authorization.k8s.io/v1'));
+    return send(404, { kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: 'NotFound', code: 404, message: `${path} not found` });
+  });
+}
+
+type K8sObject = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; annotations?: Record<string, string> }; [k: string]: any };
+
+let server: Server;
+let work: string;
+const requests: string[] = [];
+let applied: K8sObject[] = [];
+let appliedNames = '';
+
+beforeAll(async () => {
+  server = discoveryServer(requests);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as AddressInfo;
+  work = mkdtempSync(join(tmpdir(), 'tokengate-kubectl-'));
+  const kubeconfig = join(work, 'kubeconfig');
+  writeFileSync(kubeconfig, [
+    'apiVersion: v1', 'kind: Config',
+    `clusters: [{name: stub, cluster: {server: "http://127.0.0.1:${port}"}}]`,
+    'users: [{name: nobody, user: {}}]',
+    'contexts: [{name: stub, context: {cluster: stub, user: nobody}}]',
+    'current-context: stub', '',
+  ].join('\n'));
+  // Execute asynchronously: the stand-in server lives in this process and must keep answering.
+  const kubectl = (...args: string[]) => run('kubectl', ['--kubeconfig', kubeconfig, '--request-timeout=10s', ...args], {
+    env: { PATH: process.env.PATH ?? '', HOME: work }, timeout: 60_000,
+  });
+  appliedNames = (await kubectl('apply', '--dry-run=client', '--validate=false', '-f', dir, '-o', 'name')).stdout;
+  const json = JSON.parse((await kubectl('apply', '--dry-run=client', '--validate=false', '-f', dir, '-o', 'json')).stdout);
+  applied = json.kind === 'List' ? json.items : [json];
+}, 120_000);
+
+afterAll(async () => {
+  await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
+  if (work) rmSync(work, { recursive: true, force: true });
+});
+
+describe('kubectl apply --dry-run=client -f infra/kubernetes/', () => {
+  it('accepts every manifest and would create the sync reader ServiceAccount, Role, RoleBinding and token Secret', () => {
+    expect(appliedNames.trim().split('\n').sort()).toEqual([
+      'role.rbac.authorization.k8s.io/tokengate-sync',
+      'rolebinding.rbac.authorization.k8s.io/tokengate-sync',
+      'secret/tokengate-sync-token',
+      'serviceaccount/tokengate-sync',
+    ]);
+    expect(requests).toContain('GET /api/v1/namespaces/cattle-system/serviceaccounts/tokengate-sync');
+  });
+
+  it('puts everything in cattle-system, where Rancher keeps tokens, user attributes and hash Secrets', () => {
+    for (const o of applied) expect(o.metadata.namespace, `${o.kind}/${o.metadata.name}`).toBe('cattle-system');
+  });
+
+  it('grants get/list/patch on tokens and user attributes, get/list on secrets, and nothing else', () => {
+    const role = applied.find((o) => o.kind === 'Role')!;
+    expect(role.rules).toEqual([
+      { apiGroups: ['cluster.cattle.io'], resources: ['clusterauthtokens', 'clusteruserattributes'], verbs: ['get', 'list', 'patch'] },
+      { apiGroups: [''], resources: ['secrets'], verbs: ['get', 'list'] },
+    ]);
+    expect(applied.filter((o) => /Cluster(Role|RoleBinding)$/.test(o.kind))).toEqual([]);
+  });
+
+  it('binds the Role to the ServiceAccount and issues the token Secret for that ServiceAccount', () => {
+    const sa = applied.find((o) => o.kind === 'ServiceAccount')!;
+    const role = applied.find((o) => o.kind === 'Role')!;
+    const binding = applied.find((o) => o.kind === 'RoleBinding')!;
+    const secret = applied.find((o) => o.kind === 'Secret')!;
+    expect(binding.roleRef).toEqual({ apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: role.metadata.name });
+    expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: sa.metadata.name, namespace: 'cattle-system' }]);
+    expect(secret.type).toBe('kubernetes.io/service-account-token');
+    expect(secret.metadata.annotations!['kubernetes.io/service-account.name']).toBe(sa.metadata.name);
+    expect(sa.automountServiceAccountToken).toBe(false);
+  });
+});
+
+describe('apiserver side (infra/kubernetes/apiserver/)', () => {
+  const apiserverDir = join(dir, 'apiserver');
+  const flags = {
+    'authentication-token-webhook-config-file': '/etc/tokengate/webhook.kubeconfig',
+    'authentication-token-webhook-version': 'v1',
+    'authentication-token-webhook-cache-ttl': '10s',
+  };
+  const asFlags = (list: string[]) => Object.fromEntries(list.map((a) => a.split(/=(.*)/s).slice(0, 2)));
+
+  it('is kept out of the directory kubectl applies (these are node files, not cluster objects)', () => {
+    expect(readdirSync(dir).filter((f) => /\.(ya?ml|json)$/.test(f))).toEqual(['sync-reader.yaml']);
+  });
+
+  it('RKE2: v1 webhook, 10s cache, and the webhook directory mounted into the static apiserver pod', () => {
+    const c = parse(readFileSync(join(apiserverDir, 'rke2.yaml'), 'utf8'));
+    expect(asFlags(c['kube-apiserver-arg+'])).toEqual(flags);
+    expect(c['kube-apiserver-extra-mount+']).toEqual(['/etc/tokengate:/etc/tokengate:ro']);
+  });
+
+  it('k3s: the same flags; the in-process apiserver needs no mount', () => {
+    const c = parse(readFileSync(join(apiserverDir, 'k3s.yaml'), 'utf8'));
+    expect(asFlags(c['kube-apiserver-arg+'])).toEqual(flags);
+    expect(Object.keys(c)).toEqual(['kube-apiserver-arg+']);
+  });
+
+  it('kubeadm: the same flags as extraArgs and a read-only hostPath volume', () => {
+    const c = parse(readFileSync(join(apiserverDir, 'kubeadm.yaml'), 'utf8'));
+    expect(c).toMatchObject({ apiVersion: 'kubeadm.k8s.io/v1beta4', kind: 'ClusterConfiguration' });
+    expect(Object.fromEntries(c.apiServer.extraArgs.map((a: { name: string; value: string }) => [a.name, a.value]))).toEqual(flags);
+    expect(c.apiServer.extraVolumes).toEqual([
+      { name: 'tokengate', hostPath: '/etc/tokengate', mountPath: '/etc/tokengate', readOnly: true, pathType: 'Directory' },
+    ]);
+  });
+
+  it('webhook kubeconfig: kubectl reads it, it posts to /v1/clusters/<id>/authenticate with a re-read credential file', async () => {
+    const file = join(apiserverDir, 'webhook.kubeconfig');
+    expect(parseAllDocuments(readFileSync(file, 'utf8'))).toHaveLength(1);
+    const { stdout } = await run('kubectl', ['config', 'view', '--kubeconfig', file, '-o', 'json'], { env: { PATH: process.env.PATH ?? '', HOME: tmpdir() } });
+    const cfg = JSON.parse(stdout);
+    expect(cfg['current-context']).toBe('webhook');
+    expect(cfg.clusters[0].cluster.server).toBe('<WEBHOOK_URL_PREFIX><CLUSTER_ID>/authenticate');
+    expect(cfg.users[0].user).toEqual({ tokenFile: '/etc/tokengate/credential' });
+    expect(cfg.users[0].user.token).toBeUndefined();
+  });
+});
