@@ -1,0 +1,115 @@
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+import type { CliIo } from './io.ts';
+import { UsageError } from './errors.ts';
+
+export interface OptionDef {
+  type: 'string' | 'boolean';
+  short?: string;
+  multiple?: boolean;
+  /** Placeholder of the value in the help, e.g. `URL`. */
+  value?: string;
+  description: string;
+}
+
+export type OptionValues = Record<string, string | boolean | string[] | undefined>;
+
+export interface CommandInput {
+  values: OptionValues;
+  positionals: string[];
+}
+
+/** One CLI command: what `--help` shows, what `parseArgs` accepts, and what it runs. */
+export interface Command {
+  /** Words that select it, e.g. `clusters add`. */
+  name: string;
+  /** One line for the command list. */
+  summary: string;
+  /** Positional arguments as the usage line shows them, e.g. `<clusterId> <file>…`. */
+  args: string;
+  description?: string;
+  options: Record<string, OptionDef>;
+  positionals: { min: number; max: number };
+  examples?: string[];
+  /** Runs the command; resolves with the exit code. */
+  run(input: CommandInput, io: CliIo): Promise<number>;
+}
+
+const HELP_OPTION: OptionDef = { type: 'boolean', short: 'h', description: 'show this help' };
+
+/**
+ * Parses a command's arguments (after its name) with `node:util` parseArgs. Unknown options, missing
+ * values and a wrong number of arguments are `UsageError`s; `--help` yields 'help'.
+ */
+export function parseCommandArgs(command: Command, args: string[]): CommandInput | 'help' {
+  let parsed: { values: OptionValues; positionals: string[] };
+  try {
+    parsed = parseArgs({
+      args,
+      options: Object.fromEntries(
+        Object.entries({ ...command.options, help: HELP_OPTION }).map(([name, option]) => [
+          name,
+          { type: option.type, ...(option.short ? { short: option.short } : {}), ...(option.multiple ? { multiple: true } : {}) },
+        ]),
+      ),
+      allowPositionals: true,
+      strict: true,
+    }) as { values: OptionValues; positionals: string[] };
+  } catch (error) {
+    throw new UsageError(parseArgsMessage(error));
+  }
+  if (parsed.values.help === true) return 'help';
+  const { min, max } = command.positionals;
+  const count = parsed.positionals.length;
+  if (count < min) throw new UsageError(`missing argument: expected ${command.args}`);
+  if (count > max) throw new UsageError(`unexpected argument "${parsed.positionals[max]}"`);
+  return parsed;
+}
+
+function parseArgsMessage(error: unknown): string {
+  if (!(error instanceof Error)) return 'invalid arguments';
+  // node's messages carry advice for a programmer ("To specify a positional argument starting with a
+  // '-', place it at the end of the command after '--'"): keep the first sentence.
+  const first = error.message.split(/\.\s/)[0] ?? error.message;
+  return first.replace(/^Unknown option/, 'unknown option').replace(/^Option/, 'option');
+}
+
+/** The help text of one command. */
+export function commandHelp(command: Command): string {
+  const lines = [`Usage: tokengate ${command.name}${command.args ? ` ${command.args}` : ''} [options]`, '', command.summary];
+  if (command.description) lines.push('', command.description);
+  const options = Object.entries({ ...command.options, help: HELP_OPTION });
+  const labels = options.map(([name, option]) => {
+    const short = option.short ? `-${option.short}, ` : '    ';
+    return `${short}--${name}${option.value ? ` ${option.value}` : ''}`;
+  });
+  const width = Math.max(...labels.map((label) => label.length)) + 2;
+  lines.push('', 'Options:');
+  options.forEach(([, option], index) => lines.push(`  ${(labels[index] as string).padEnd(width)}${option.description}`));
+  if (command.examples && command.examples.length > 0) {
+    lines.push('', 'Examples:', ...command.examples.map((example) => `  ${example}`));
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** A string option's value (the last one if repeated); undefined when absent. */
+export function stringOption(input: CommandInput, name: string): string | undefined {
+  const value = input.values[name];
+  return typeof value === 'string' ? value : undefined;
+}
+
+export function stringsOption(input: CommandInput, name: string): string[] {
+  const value = input.values[name];
+  return Array.isArray(value) ? value : typeof value === 'string' ? [value] : [];
+}
+
+export function flag(input: CommandInput, name: string): boolean {
+  return input.values[name] === true;
+}
+
+/** Validates a raw argument with a schema; a failure is a `UsageError` naming the argument. */
+export function parseValue<S extends z.ZodType>(schema: S, raw: unknown, label: string): z.infer<S> {
+  const parsed = schema.safeParse(raw);
+  if (parsed.success) return parsed.data;
+  throw new UsageError(`${label}: ${parsed.error.issues[0]?.message ?? 'invalid value'}`);
+}
