@@ -374,6 +374,12 @@ describe('custom domain with mutual TLS', () => {
       .toEqual({ 'Fn::If': ['UseMutualTls', 'true', 'false'] });
   });
 
+  it('outputs the base URL for tokengate webhook-config: the custom domain when set, else the execute-api URL', () => {
+    const url = (t: Template) => t.Outputs!.ApiBaseUrl.Value['Fn::If'];
+    expect(url(options.template)[1]).toBe('https://auth.example.com');
+    expect(JSON.stringify(url(defaults.template)[2])).toContain('.execute-api.');
+  });
+
   it('writes a latency-routed DNS alias per region', () => {
     const record = options.template.Resources.CustomDomainRecord!;
     expect(record.Condition).toBe('CreateDnsRecord');

@@ -174,7 +174,7 @@ describe('apiserver side (infra/kubernetes/apiserver/)', () => {
     const { stdout } = await run('kubectl', ['config', 'view', '--kubeconfig', file, '-o', 'json'], { env: { PATH: process.env.PATH ?? '', HOME: tmpdir() } });
     const cfg = JSON.parse(stdout);
     expect(cfg['current-context']).toBe('webhook');
-    expect(cfg.clusters[0].cluster.server).toBe('<WEBHOOK_URL_PREFIX><CLUSTER_ID>/authenticate');
+    expect(cfg.clusters[0].cluster.server).toBe('<API_BASE_URL>/v1/clusters/<CLUSTER_ID>/authenticate');
     expect(cfg.users[0].user).toEqual({ tokenFile: '/etc/tokengate/credential' });
     expect(cfg.users[0].user.token).toBeUndefined();
   });
