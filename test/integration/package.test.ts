@@ -8,6 +8,8 @@
 //   - options:  custom domain with mutual TLS and DNS, global table, sync off (a secondary region).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -41,13 +43,21 @@ function scratchCopy(): string {
   return dir;
 }
 
+/**
+ * Every AWS SDK v3 client (osls's included) sends its calls to AWS_ENDPOINT_URL when it is set: point it
+ * here, so that an AWS call made while packaging is seen instead of failing quietly or leaving the machine.
+ */
+const awsCalls: string[] = [];
+let awsCanary: Server;
+let awsCanaryUrl = '';
+
 async function packageService(params: string[]): Promise<Packaged> {
   const dir = scratchCopy();
   const started = Date.now();
   try {
     await run('npm', ['run', 'package', '--', '--stage', STAGE, '--region', REGION, ...params.map((p) => `--param=${p}`)], {
       cwd: dir,
-      env: { ...process.env, CI: 'true' },
+      env: { ...process.env, CI: 'true', AWS_ENDPOINT_URL: awsCanaryUrl },
       maxBuffer: 64 * 1024 * 1024,
       timeout: 300_000,
     });
@@ -136,6 +146,12 @@ let defaults: Packaged;
 let options: Packaged;
 
 beforeAll(async () => {
+  awsCanary = createServer((req, res) => {
+    awsCalls.push(`${req.method} ${req.url} ${req.headers['x-amz-target'] ?? ''}`);
+    res.writeHead(500).end();
+  });
+  await new Promise<void>((r) => awsCanary.listen(0, '127.0.0.1', r));
+  awsCanaryUrl = `http://127.0.0.1:${(awsCanary.address() as AddressInfo).port}`;
   [defaults, options] = await Promise.all([
     packageService([]),
     packageService([
@@ -153,8 +169,9 @@ beforeAll(async () => {
   console.log(`npm run package took ${defaults.seconds.toFixed(1)} s (defaults) and ${options.seconds.toFixed(1)} s (options), in parallel`);
 }, 600_000);
 
-afterAll(() => {
+afterAll(async () => {
   for (const p of [defaults, options]) if (p) rmSync(p.dir, { recursive: true, force: true });
+  await new Promise<void>((r) => (awsCanary ? awsCanary.close(() => r()) : r()));
 });
 
 describe('npm run package', () => {
@@ -163,6 +180,10 @@ describe('npm run package', () => {
     expect(out).toEqual(expect.arrayContaining([
       'authenticate.zip', 'sync.zip', 'cloudformation-template-create-stack.json', 'cloudformation-template-update-stack.json',
     ]));
+  });
+
+  it('makes no AWS API call (runs with dummy credentials, offline)', () => {
+    expect(awsCalls).toEqual([]);
   });
 
   it('does not leave serverless-esbuild scratch output behind', () => {
