@@ -19,8 +19,11 @@ import {
   tokenRowSchema,
   usedRowSchema,
   userRowSchema,
+  type ClusterAccess,
   type ClusterRow,
+  type LastSync,
   type SecretRow,
+  type SyncLease,
   type TokenRow,
   type UsedRow,
   type UserRow,
@@ -212,6 +215,75 @@ export class DynamoDbStore implements TokenStore {
   }
 
   /**
+   * Replaces an existing row only if its `rev` is still `expectedRev` (the written item carries its own
+   * next `rev`). False when the row changed or vanished since it was read — e.g. a `tokens revoke` in
+   * between — so the caller leaves it to its next pass instead of overwriting the change.
+   */
+  async replaceRowIfRev(item: TableItem, expectedRev: number): Promise<boolean> {
+    return this.conditional(
+      new PutCommand({ TableName: this.tableName, Item: item, ...revCondition(expectedRev) }),
+    );
+  }
+
+  /** Deletes a row only if its `rev` is still `expectedRev`; false when it changed or is already gone. */
+  async deleteRowIfRev(key: TableKey, expectedRev: number): Promise<boolean> {
+    return this.conditional(
+      new DeleteCommand({ TableName: this.tableName, Key: { pk: key.pk, sk: key.sk }, ...revCondition(expectedRev) }),
+    );
+  }
+
+  /**
+   * Takes (or renews) a cluster's sync lease: succeeds when no lease is held, the held one has expired,
+   * or `lease.owner` already holds it. Does not bump `rev`, which guards the caller credentials only.
+   * False when another live owner holds it or the cluster is not registered.
+   */
+  async acquireSyncLease(clusterId: string, lease: SyncLease, nowMs: number): Promise<boolean> {
+    return this.conditional(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: keys.cluster(clusterId),
+        UpdateExpression: 'SET syncLease = :lease',
+        ConditionExpression:
+          'attribute_exists(pk) AND (attribute_not_exists(syncLease) OR syncLease.expiresAtMs < :now OR syncLease.#owner = :owner)',
+        ExpressionAttributeNames: { '#owner': 'owner' },
+        ExpressionAttributeValues: { ':lease': lease, ':now': nowMs, ':owner': lease.owner },
+      }),
+    );
+  }
+
+  /**
+   * Records a sync's outcome and releases its lease in one write, only while `owner` still holds the
+   * lease (a run that overran its lease must not overwrite its successor's record). A successful sync
+   * also sets `lastSuccessfulSyncAt`. Returns false when the lease was lost.
+   */
+  async finishSync(clusterId: string, owner: string, lastSync: LastSync): Promise<boolean> {
+    const ok = lastSync.outcome === 'ok';
+    return this.conditional(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: keys.cluster(clusterId),
+        UpdateExpression: `SET lastSync = :lastSync${ok ? ', lastSuccessfulSyncAt = :at' : ''} REMOVE syncLease`,
+        ConditionExpression: 'syncLease.#owner = :owner',
+        ExpressionAttributeNames: { '#owner': 'owner' },
+        ExpressionAttributeValues: { ':lastSync': lastSync, ':owner': owner, ...(ok ? { ':at': lastSync.at } : {}) },
+      }),
+    );
+  }
+
+  /** Records where sync finds the cluster's kubeconfig; false when the cluster is not registered. */
+  async setClusterAccess(clusterId: string, access: ClusterAccess): Promise<boolean> {
+    return this.conditional(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: keys.cluster(clusterId),
+        UpdateExpression: 'SET access = :access',
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeValues: { ':access': access },
+      }),
+    );
+  }
+
+  /**
    * Unconditional puts and deletes in batches of 25, resending unprocessed items with exponential
    * backoff (throttling answers with unprocessed items rather than an error).
    */
@@ -228,6 +300,19 @@ export class DynamoDbStore implements TokenStore {
         const result = await this.client.send(new BatchWriteCommand({ RequestItems: { [this.tableName]: pending } }));
         pending = (result.UnprocessedItems?.[this.tableName] ?? []) as typeof pending;
       }
+    }
+  }
+
+  /** Sends a conditional write; false when its condition did not hold. */
+  private async conditional(command: PutCommand | DeleteCommand | UpdateCommand): Promise<boolean> {
+    try {
+      // the document client's send() is overloaded per command class; each of these is one of them
+      const send = this.client.send.bind(this.client) as (command: PutCommand | DeleteCommand | UpdateCommand) => Promise<unknown>;
+      await send(command);
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
     }
   }
 
@@ -258,6 +343,15 @@ export class DynamoDbStore implements TokenStore {
       throw new StoreUnavailableError(error);
     }
   }
+}
+
+/** The row exists and its `rev` is `expectedRev` (rows written before `rev` existed count as 0). */
+function revCondition(expectedRev: number) {
+  return {
+    ConditionExpression:
+      expectedRev === 0 ? 'attribute_exists(pk) AND (attribute_not_exists(rev) OR rev = :expectedRev)' : 'rev = :expectedRev',
+    ExpressionAttributeValues: { ':expectedRev': expectedRev },
+  };
 }
 
 /** A row that does not match its schema is a defect in whoever wrote it: fail loudly, name the row. */

@@ -112,6 +112,38 @@ export const callerCredentialSchema = z.object({
 });
 export type CallerCredential = z.infer<typeof callerCredentialSchema>;
 
+/**
+ * Where sync finds a cluster's kubeconfig. Never the kubeconfig itself: in AWS it is a Secrets Manager
+ * secret (the sync role can read only tokengate's), locally a file the operator keeps.
+ */
+export const clusterAccessSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('secretsmanager'), secretId: z.string().min(1), context: z.string().min(1).optional() }),
+  z.object({ kind: z.literal('file'), path: z.string().min(1), context: z.string().min(1).optional() }),
+]);
+export type ClusterAccess = z.infer<typeof clusterAccessSchema>;
+
+/** What the last sync of a cluster did, as `clusters list` shows it. */
+export const lastSyncSchema = z.object({
+  at: z.string(),
+  outcome: z.enum(['ok', 'failed']),
+  objects: z.number().int().nonnegative(),
+  writes: z.number().int().nonnegative(),
+  deletes: z.number().int().nonnegative(),
+  durationMs: z.number().nonnegative(),
+  /** Safe to show: names the cause, never a token, secret, hash or kubeconfig. */
+  error: z.string().optional(),
+  /** Objects that failed validation (their rows were kept as they were). */
+  rejected: z.number().int().nonnegative().optional(),
+});
+export type LastSync = z.infer<typeof lastSyncSchema>;
+
+/** A sync run's claim on a cluster: one writer per cluster at a time; it lapses on its own. */
+export const syncLeaseSchema = z.object({
+  owner: z.string(),
+  expiresAtMs: z.number().int(),
+});
+export type SyncLease = z.infer<typeof syncLeaseSchema>;
+
 export const clusterRowSchema = z.looseObject({
   pk: z.literal(REGISTRY_PK),
   sk: z.string(),
@@ -120,5 +152,11 @@ export const clusterRowSchema = z.looseObject({
   createdAt: z.string(),
   credentials: z.array(callerCredentialSchema),
   rev: z.number().int().nonnegative().default(0),
+  /** Absent until `clusters add --kubeconfig` (or a later registration of it): sync then fails the cluster. */
+  access: clusterAccessSchema.optional(),
+  lastSync: lastSyncSchema.optional(),
+  /** When the cluster last synced successfully: the age metric and its alarm are measured from it. */
+  lastSuccessfulSyncAt: z.string().optional(),
+  syncLease: syncLeaseSchema.optional(),
 });
 export type ClusterRow = z.infer<typeof clusterRowSchema>;

@@ -1,0 +1,170 @@
+import { randomBytes } from 'node:crypto';
+import { DynamoDBClient, DeleteTableCommand } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { startEmbeddedDynamoDb, type EmbeddedDynamoDb } from '../../functions/local/embedded-dynamodb.ts';
+import { issueCredential } from '../../functions/shared/caller-credential.ts';
+import { createDocumentClient } from '../../functions/shared/dynamodb.ts';
+import { DynamoDbStore } from '../../functions/shared/dynamodb-store.ts';
+import { ensureTable } from '../../functions/shared/table-admin.ts';
+import { REGISTRY_PK, type ClusterAccess, type ClusterRow } from '../../functions/shared/table.ts';
+
+/**
+ * A token table for sync tests: the embedded DynamoDB, or the store named by
+ * `TOKENGATE_TEST_DYNAMODB_ENDPOINT` (e.g. the official DynamoDB Local, shared by several suites, hence
+ * a unique table name per table). Every SDK call is recorded, and faults can be injected at the SDK.
+ */
+export interface SyncTable {
+  endpoint: string;
+  tableName: string;
+  store: DynamoDbStore;
+  client: DynamoDBDocumentClient;
+  /** Every command the store's client sent (low-level names, e.g. UpdateItemCommand), in order; SDK retries are one entry. */
+  calls: SdkCall[];
+  /** Write commands (Put/Update/Delete/BatchWrite) since `calls` was last cleared, optionally only for one partition. */
+  writes(partition?: string): SdkCall[];
+  /**
+   * Throws `name` (e.g. ProvisionedThroughputExceededException) from the next `times` sends of `command`
+   * (the low-level name, e.g. PutItemCommand), below the SDK's retries.
+   */
+  throttle(command: string, times: number, name?: string): void;
+  /** The next `times` BatchWriteItem calls process only their first half and return the rest as UnprocessedItems. */
+  leaveUnprocessed(times: number): void;
+  /** How many faults were injected so far. */
+  injected: { throttled: number; unprocessed: number };
+  /** Registers a cluster (a registry row with one caller credential), optionally with a kubeconfig reference. */
+  addCluster(clusterId: string, access?: ClusterAccess): Promise<ClusterRow>;
+  close(): Promise<void>;
+}
+
+export interface SdkCall {
+  command: string;
+  input: Record<string, unknown>;
+}
+
+const WRITE_COMMANDS = new Set(['PutItemCommand', 'UpdateItemCommand', 'DeleteItemCommand', 'BatchWriteItemCommand']);
+
+// one embedded store per test file, closed with its last table
+let embeddedShared: Promise<EmbeddedDynamoDb> | undefined;
+let openTables = 0;
+
+/** Opens a fresh, uniquely named table; `label` names the suite in the table name. */
+export async function openSyncTable(label: string, options: { maxAttempts?: number } = {}): Promise<SyncTable> {
+  const configured = process.env.TOKENGATE_TEST_DYNAMODB_ENDPOINT;
+  let embedded: EmbeddedDynamoDb | undefined;
+  if (!configured) {
+    embeddedShared ??= startEmbeddedDynamoDb();
+    openTables += 1;
+    embedded = await embeddedShared;
+  }
+  const endpoint = configured ?? (embedded as EmbeddedDynamoDb).endpoint;
+  const tableName = `tg-${label}-${randomBytes(4).toString('hex')}`;
+  const admin = new DynamoDBClient({ region: 'us-east-1', endpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  await ensureTable(admin, tableName);
+
+  const client = createDocumentClient({
+    region: 'us-east-1',
+    endpoint,
+    connectionTimeoutMs: 2000,
+    requestTimeoutMs: 10_000,
+    maxAttempts: options.maxAttempts ?? 8,
+  });
+  const calls: SdkCall[] = [];
+  const injected = { throttled: 0, unprocessed: 0 };
+  const throttles: { command: string; remaining: number; name: string }[] = [];
+  let unprocessedRemaining = 0;
+
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      calls.push({ command: String(context.commandName), input: structuredClone(args.input as Record<string, unknown>) });
+      return next(args);
+    },
+    { step: 'initialize', name: 'tokengateTestRecorder', priority: 'high' },
+  );
+  // below the retry middleware (finalizeRequest), so the SDK's own retries see these faults
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const command = String(context.commandName);
+      const throttle = throttles.find((entry) => entry.command === command && entry.remaining > 0);
+      if (throttle) {
+        throttle.remaining -= 1;
+        injected.throttled += 1;
+        throw Object.assign(new Error('Rate of requests exceeds the allowed throughput (injected)'), {
+          name: throttle.name,
+          $fault: 'client',
+          $metadata: { httpStatusCode: 400 },
+        });
+      }
+      if (command === 'BatchWriteItemCommand' && unprocessedRemaining > 0) {
+        const input = args.input as { RequestItems: Record<string, unknown[]> };
+        const requests = input.RequestItems[tableName] ?? [];
+        if (requests.length > 1) {
+          unprocessedRemaining -= 1;
+          injected.unprocessed += 1;
+          const half = Math.ceil(requests.length / 2);
+          const result = await next({ ...args, input: { ...input, RequestItems: { [tableName]: requests.slice(0, half) } } });
+          (result.output as { UnprocessedItems?: unknown }).UnprocessedItems = { [tableName]: requests.slice(half) };
+          return result;
+        }
+      }
+      return next(args);
+    },
+    { step: 'deserialize', name: 'tokengateTestFaults', priority: 'low' },
+  );
+
+  const store = new DynamoDbStore(client, { tableName, deadlineMs: 10_000, sleep: (ms) => new Promise((resolve) => setTimeout(resolve, Math.min(ms, 20))) });
+
+  return {
+    endpoint,
+    tableName,
+    store,
+    client,
+    calls,
+    injected,
+    writes(partition) {
+      return calls.filter((call) => {
+        if (!WRITE_COMMANDS.has(call.command)) return false;
+        if (partition === undefined) return true;
+        const text = JSON.stringify(call.input);
+        return text.includes(`"pk":"${partition}"`) || text.includes(`"pk":{"S":"${partition}"}`);
+      });
+    },
+    throttle(command, times, name = 'ProvisionedThroughputExceededException') {
+      throttles.push({ command, remaining: times, name });
+    },
+    leaveUnprocessed(times) {
+      unprocessedRemaining += times;
+    },
+    async addCluster(clusterId, access) {
+      const now = new Date();
+      const { record } = await issueCredential(randomBytes, now);
+      const row: ClusterRow = {
+        pk: REGISTRY_PK,
+        sk: clusterId,
+        kind: 'cluster',
+        clusterId,
+        createdAt: now.toISOString(),
+        credentials: [record],
+        rev: 0,
+        ...(access ? { access } : {}),
+      };
+      await store.createCluster(row);
+      return row;
+    },
+    async close() {
+      try {
+        await admin.send(new DeleteTableCommand({ TableName: tableName }));
+      } catch {
+        // the store may already be gone
+      }
+      admin.destroy();
+      client.destroy();
+      if (embedded) {
+        openTables -= 1;
+        if (openTables === 0) {
+          embeddedShared = undefined;
+          await embedded.close();
+        }
+      }
+    },
+  };
+}
