@@ -5,8 +5,8 @@
 #   npm run package                       # stage dev, region eu-west-1
 #   npm run package -- --stage prod --param="domainName=auth.example.com"
 #
-# osls needs credentials to exist even for `package` in some code paths; give it obviously fake ones so
-# nothing can reach a real account, and pin the region so the template is reproducible.
+# `package` makes no AWS call (test/integration/package.test.ts proves it); the fake credentials make sure
+# that nothing could reach a real account anyway, and the pinned region keeps the template reproducible.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,8 +21,8 @@ export AWS_EC2_METADATA_DISABLED=true
 export SLS_TELEMETRY_DISABLED=1 SLS_TRACKING_DISABLED=1 SLS_NOTIFICATIONS_MODE=off SLS_DEPRECATION_DISABLE='*'
 
 # serverless-esbuild installs the external native module (@node-rs/argon2) into a scratch package with
-# npm. These make npm pick the optional binary package for the Lambda (linux, arm64, glibc) instead of
-# the build host's, for both its `npm install` and its `npm prune`.
+# `npm ci` (against our package-lock.json) and then `npm prune`. These make npm pick the optional binary
+# package for the Lambda (linux, arm64, glibc) instead of the build host's, in both steps.
 export npm_config_os=linux
 export npm_config_cpu=arm64
 export npm_config_libc=glibc
