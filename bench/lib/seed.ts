@@ -1,0 +1,35 @@
+import { registeredCluster } from '../../test/support/clusters.ts';
+import { openTable, type TableAccess } from '../../functions/cli/table-access.ts';
+import type { TableItem } from '../../functions/shared/dynamodb-store.ts';
+
+export const REGION = 'us-east-1';
+
+/** Opens (and creates) a table in a local DynamoDB for administration, as the CLI does. */
+export async function benchTable(endpoint: string, tableName: string): Promise<TableAccess> {
+  const table = openTable({ endpoint, region: REGION, tableName });
+  await table.ensureTable();
+  return table;
+}
+
+/** Registers a cluster as `tokengate clusters add` would; returns the Authorization header its apiserver sends. */
+export async function seedCluster(table: TableAccess, clusterId: string): Promise<string> {
+  const { row, authorization } = await registeredCluster(clusterId);
+  await table.store.createCluster(row);
+  return authorization;
+}
+
+/** Writes rows with the store's own batch writer, a few batches at a time. */
+export async function seedRows(table: TableAccess, rows: TableItem[], parallel = 4): Promise<void> {
+  const chunk = 25 * 8;
+  const chunks: TableItem[][] = [];
+  for (let start = 0; start < rows.length; start += chunk) chunks.push(rows.slice(start, start + chunk));
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: parallel }, async () => {
+      while (next < chunks.length) {
+        const mine = chunks[next++] as TableItem[];
+        await table.store.batchWrite(mine, []);
+      }
+    }),
+  );
+}

@@ -1,0 +1,70 @@
+import { startWorker } from '../lib/child.ts';
+import { throughputRow, type Row } from '../lib/report.ts';
+import { summarize } from '../lib/stats.ts';
+import type { Comparison } from '../workers/inprocess.ts';
+
+const GROUP = 'in-process';
+
+export interface Context {
+  quick: boolean;
+  dynamoEndpoint: string;
+  progress: (message: string) => void;
+}
+
+/** The handler called with payload-2.0 events in a worker process, against same-process baselines. */
+export async function inProcessScenarios(context: Context): Promise<Row[]> {
+  const worker = await startWorker<{ rows: number }>('inprocess.ts', [], {
+    BENCH_DYNAMODB_ENDPOINT: context.dynamoEndpoint,
+    BENCH_QUICK: context.quick ? '1' : '0',
+  });
+  const rows: Row[] = [];
+  try {
+    const compare = async (name: string) => {
+      context.progress(`in-process: ${name}`);
+      const result = await worker.call<Comparison>('compare', name);
+      const summaries = result.samples.map(summarize);
+      return { summaries, names: result.names, throttled: result.throttled };
+    };
+    const pair = (result: Awaited<ReturnType<typeof compare>>, index: number, atLeast?: number, notes?: string[]) =>
+      throughputRow({
+        group: GROUP,
+        scenario: result.names[index] as string,
+        measured: result.summaries[index] as ReturnType<typeof summarize>,
+        baselineName: result.names[0] as string,
+        baseline: result.summaries[0] as ReturnType<typeof summarize>,
+        ...(atLeast === undefined ? {} : { atLeast }),
+        ...(notes ? { notes } : {}),
+      });
+
+    const foreign = await compare('foreign');
+    rows.push(pair(foreign, 1, 0.5));
+    const hit = await compare('hit');
+    rows.push(pair(hit, 1, 0.4));
+    const quiet = await compare('quiet');
+    rows.push(pair(quiet, 1, undefined, ['diagnostic: the same handler with a silent log and no metrics (what the Powertools log and EMF lines cost)']));
+    rows.push(pair(quiet, 2));
+    const miss = await compare('miss');
+    rows.push(
+      pair(miss, 1, 0.8, [
+        'every review is a distinct token (fresh container each round); UNKNOWN_NAME_LOOKUPS_PER_SECOND(_TOTAL) raised so the budget for names a container has not seen does not cap the loop',
+      ]),
+    );
+    rows.push(pair(miss, 2, undefined, ['diagnostic: the two store calls an accepted miss waits for (GetItem, then the conditional lastUsedAt UpdateItem), bare']));
+    const scrypt = await compare('scrypt');
+    rows.push(pair(scrypt, 1, 50));
+    const refusals = await compare('refusals');
+    rows.push(pair(refusals, 1, undefined, ['a distinct wrong secret per review on names this container has seen (their rows are cached)']));
+    const unknown = refusals.summaries[2];
+    const throttled = refusals.throttled['unknown token name'] ?? 0;
+    rows.push(
+      pair(refusals, 2, undefined, [
+        `a distinct unknown name per review at the default budget (20 lookups/s per cluster, fresh container each round): ${throttled.toLocaleString('en-US')} of ${(unknown?.ops ?? 0).toLocaleString('en-US')} answers were 'lookup-throttled' (no store read), the rest 'token not found'`,
+      ]),
+    );
+    const argon2 = await compare('argon2');
+    rows.push(pair(argon2, 1, undefined, ['distinct token names sharing one argon2id hash (OWASP m=19456 KiB, t=2, p=1): one verify per review']));
+  } finally {
+    await worker.stop();
+  }
+  return rows;
+}
