@@ -20,12 +20,8 @@ unset AWS_PROFILE AWS_CONFIG_FILE AWS_SHARED_CREDENTIALS_FILE AWS_WEB_IDENTITY_T
 export AWS_EC2_METADATA_DISABLED=true
 export SLS_TELEMETRY_DISABLED=1 SLS_TRACKING_DISABLED=1 SLS_NOTIFICATIONS_MODE=off SLS_DEPRECATION_DISABLE='*'
 
-# serverless-esbuild installs the external native module (@node-rs/argon2) into a scratch package with
-# `npm ci` (against our package-lock.json) and then `npm prune`. These make npm pick the optional binary
-# package for the Lambda (linux, arm64, glibc) instead of the build host's, in both steps.
-export npm_config_os=linux
-export npm_config_cpu=arm64
-export npm_config_libc=glibc
+# The arm64 argon2 binary: serverless.yml's local plugin scripts/osls-lambda-platform.cjs sees to it, so
+# that `osls deploy` packages exactly what this script does.
 
 # Defaults for a reproducible template; an explicit --stage/--region on the command line wins.
 args=("$@")

@@ -182,6 +182,12 @@ describe('npm run package', () => {
     ]));
   });
 
+  it('installs native modules for Lambda by itself, so osls deploy packages the same zips (not via the wrapper script)', () => {
+    const config = readFileSync(join(root, 'serverless.yml'), 'utf8');
+    expect(config).toMatch(/^plugins:\n {2}- \.\/scripts\/osls-lambda-platform\.cjs/m);
+    expect(readFileSync(join(root, 'scripts/package.sh'), 'utf8')).not.toMatch(/npm_config_(cpu|os|libc)/);
+  });
+
   it('makes no AWS API call (runs with dummy credentials, offline)', () => {
     expect(awsCalls).toEqual([]);
   });
