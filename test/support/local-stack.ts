@@ -40,10 +40,13 @@ export interface LocalStack {
  * port, the table, and the real authenticate handler behind the local HTTP server on another free port.
  */
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
-  const tableName = options.tableName ?? 'tokengate';
+  // `npm run test:ddb-local` points every suite at one official DynamoDB Local: use it, in a table of our own.
+  const external = process.env.TOKENGATE_TEST_DYNAMODB_ENDPOINT || undefined;
+  const tableName = options.tableName ?? (external ? `tokengate-${randomBytes(4).toString('hex')}` : 'tokengate');
   const handlerErrors: unknown[] = [];
   const api = await startLocalApi({
     port: 0,
+    ...(external ? { endpoint: external } : {}),
     tableName,
     region: 'us-east-1',
     cacheTtlSeconds: options.cacheTtlSeconds ?? 0,
