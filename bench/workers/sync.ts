@@ -1,0 +1,77 @@
+// The sync scenario's measured process: the product's sync Lambda handler (its composition root with
+// the local file kubeconfig store, as the CLI's local mode reads clusters) against local DynamoDB.
+// Row writes are counted at the store port, independently of what the sync reports about itself.
+import { handlerFromEnvironment, syncStore } from '../../functions/sync/handler.ts';
+import { clusterSourceOpener } from '../../functions/sync/cluster-opener.ts';
+import { FileKubeconfigStore } from '../../functions/sync/kubeconfig-store.ts';
+import type { SyncStore, SyncSummary } from '../../functions/sync/sync.ts';
+import type { TableItem, TableKey } from '../../functions/shared/dynamodb-store.ts';
+import { registeredCluster } from '../../test/support/clusters.ts';
+import { failToStart, serveCommands } from '../lib/child.ts';
+import { benchTable, REGION } from '../lib/seed.ts';
+import type { KubeClustersReady } from './kube-clusters.ts';
+
+export interface SyncRun {
+  wallMs: number;
+  summary: SyncSummary;
+  /** Row writes that reached the store port: batch puts and deletes, conditional replaces and deletes. */
+  storeWrites: { batchPuts: number; batchDeletes: number; conditionalReplaces: number; conditionalDeletes: number };
+}
+
+const endpoint = process.env.BENCH_DYNAMODB_ENDPOINT as string;
+const clusters = JSON.parse(process.env.BENCH_CLUSTERS_READY as string) as KubeClustersReady['clusters'];
+const tableName = 'bench-sync';
+
+try {
+  const table = await benchTable(endpoint, tableName);
+  for (const cluster of clusters) {
+    const { row } = await registeredCluster(cluster.clusterId);
+    await table.store.createCluster({ ...row, access: { kind: 'file', path: cluster.kubeconfigPath } });
+  }
+  table.close();
+
+  const environment = {
+    TABLE_NAME: tableName,
+    AWS_REGION: REGION,
+    DYNAMODB_ENDPOINT: endpoint,
+    CLUSTER_SECRET_PREFIX: 'tokengate/bench/clusters/',
+  };
+  const store = syncStore({ TABLE_NAME: tableName, AWS_REGION: REGION, DYNAMODB_ENDPOINT: endpoint });
+  const writes = { batchPuts: 0, batchDeletes: 0, conditionalReplaces: 0, conditionalDeletes: 0 };
+  const counting: SyncStore = {
+    listClusters: () => store.listClusters(),
+    readClusterRows: (clusterId) => store.readClusterRows(clusterId),
+    batchWrite: (puts: TableItem[], deletes: TableKey[]) => {
+      writes.batchPuts += puts.length;
+      writes.batchDeletes += deletes.length;
+      return store.batchWrite(puts, deletes);
+    },
+    replaceRowIfRev: (item, expectedRev) => {
+      writes.conditionalReplaces += 1;
+      return store.replaceRowIfRev(item, expectedRev);
+    },
+    deleteRowIfRev: (key, expectedRev) => {
+      writes.conditionalDeletes += 1;
+      return store.deleteRowIfRev(key, expectedRev);
+    },
+    acquireSyncLease: (clusterId, lease, nowMs) => store.acquireSyncLease(clusterId, lease, nowMs),
+    finishSync: (clusterId, owner, lastSync) => store.finishSync(clusterId, owner, lastSync),
+  };
+  // The settings the Lambda's composition root gives its opener (SYNC_PAGE_SIZE, SYNC_CLUSTER_TIMEOUT_SECONDS defaults).
+  const openSource = clusterSourceOpener([new FileKubeconfigStore()], { pageSize: 500, callTimeoutMs: 120_000 });
+  const handler = handlerFromEnvironment(environment, { store: counting, openSource });
+
+  serveCommands(
+    { tableName },
+    {
+      async sync(): Promise<SyncRun> {
+        for (const key of Object.keys(writes) as Array<keyof typeof writes>) writes[key] = 0;
+        const began = performance.now();
+        const summary = await handler({ source: 'aws.events', 'detail-type': 'Scheduled Event' }, { getRemainingTimeInMillis: () => 300_000 });
+        return { wallMs: performance.now() - began, summary, storeWrites: { ...writes } };
+      },
+    },
+  );
+} catch (error) {
+  failToStart(error);
+}
