@@ -71,7 +71,9 @@ function parseArgsMessage(error: unknown): string {
   // node's messages carry advice for a programmer ("To specify a positional argument starting with a
   // '-', place it at the end of the command after '--'"): keep the first sentence.
   const first = error.message.split(/\.\s/)[0] ?? error.message;
-  return first.replace(/^Unknown option/, 'unknown option').replace(/^Option/, 'option');
+  const dashHint = /use '(--[^']+=-XYZ)'/.exec(error.message)?.[1];
+  const message = first.replace(/^Unknown option/, 'unknown option').replace(/^Option/, 'option');
+  return dashHint ? `${message}; for a value starting with a dash write ${dashHint}` : message;
 }
 
 /** The help text of one command. */

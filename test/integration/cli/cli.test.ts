@@ -80,7 +80,7 @@ describe('tokengate serve and the CLI, as separate processes', () => {
       headers: { authorization: `Bearer ${credential}`, 'content-type': 'application/json' },
       body: JSON.stringify({ apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', spec: { token: ON_TOKEN } }),
     });
-    expect((await response.json()).status).toMatchObject({ authenticated: true, user: { username: 'u-abc12xyz' } });
+    expect(((await response.json()) as { status: unknown }).status).toMatchObject({ authenticated: true, user: { username: 'u-abc12xyz' } });
 
     const exited = new Promise<number | null>((resolve) => serve?.on('exit', (code) => resolve(code)));
     serve.kill('SIGTERM');

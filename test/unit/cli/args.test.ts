@@ -130,6 +130,19 @@ describe('main', () => {
     );
   });
 
+  it.each([
+    [['serve', '--port', '70000'], 'tokengate serve: --port: expected a port number from 0 to 65535'],
+    [['serve', '--cache-ttl=-1'], 'tokengate serve: --cache-ttl: expected 0 to 3600 seconds'],
+    [['serve', '--cache-ttl', '-1'], "tokengate serve: option '--cache-ttl' argument is ambiguous; for a value starting with a dash write --cache-ttl=-XYZ"],
+    [['clusters', 'rotate-credential', 'c-1', '--grace', 'an hour'], 'tokengate clusters rotate-credential: --grace: expected a duration like 30s, 15m, 1h, 1h30m or 7d'],
+    [['tokens', 'create', 'c-1', '--user', 'a', '--name', 'Bad:Name'], 'tokengate tokens create: --name: "Bad:Name" is not a valid token name'],
+    [['tokens', 'list', 'c-1', '-o', 'xml'], 'tokengate tokens list: --output: expected table or json'],
+  ])('refuses %j before doing anything', async (argv, message) => {
+    const result = await runCli(argv, { env: { DYNAMODB_ENDPOINT: 'http://127.0.0.1:9' } });
+    expect(result.code).toBe(2);
+    expect(result.stderr.startsWith(message)).toBe(true);
+  });
+
   it('lists every option of a command in its help', () => {
     const help = commandHelp(command('serve'));
     for (const option of ['--host', '--port', '--dynamodb-port', '--cache-ttl', '--endpoint', '--table', '--region']) expect(help).toContain(option);
