@@ -57,7 +57,7 @@ export class SecretsManagerKubeconfigStore implements KubeconfigStore {
     return `${this.prefix}${clusterId}`;
   }
 
-  async save(clusterId: string, source: { kubeconfig: string }, context?: string): Promise<ClusterAccess> {
+  async save(clusterId: string, source: { file: string; kubeconfig: string }, context?: string): Promise<ClusterAccess> {
     const secretId = this.secretIdOf(clusterId);
     try {
       await this.client.send(
@@ -113,7 +113,7 @@ export class SecretsManagerKubeconfigStore implements KubeconfigStore {
 export class FileKubeconfigStore implements KubeconfigStore {
   readonly kind = 'file' as const;
 
-  async save(clusterId: string, source: { file: string }, context?: string): Promise<ClusterAccess> {
+  async save(clusterId: string, source: { file: string; kubeconfig: string }, context?: string): Promise<ClusterAccess> {
     const absolute = path.resolve(source.file);
     try {
       await stat(absolute);

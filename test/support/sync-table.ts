@@ -94,21 +94,25 @@ export async function openSyncTable(label: string, options: { maxAttempts?: numb
           $metadata: { httpStatusCode: 400 },
         });
       }
-      if (command === 'BatchWriteItemCommand' && unprocessedRemaining > 0) {
-        const input = args.input as { RequestItems: Record<string, unknown[]> };
-        const requests = input.RequestItems[tableName] ?? [];
-        if (requests.length > 1) {
-          unprocessedRemaining -= 1;
-          injected.unprocessed += 1;
-          const half = Math.ceil(requests.length / 2);
-          const result = await next({ ...args, input: { ...input, RequestItems: { [tableName]: requests.slice(0, half) } } });
-          (result.output as { UnprocessedItems?: unknown }).UnprocessedItems = { [tableName]: requests.slice(half) };
-          return result;
-        }
-      }
       return next(args);
     },
-    { step: 'deserialize', name: 'tokengateTestFaults', priority: 'low' },
+    { step: 'deserialize', name: 'tokengateTestThrottle', priority: 'high' },
+  );
+  // before serialization (the input is already marshalled), as DynamoDB answers a throttled batch
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      if (String(context.commandName) !== 'BatchWriteItemCommand' || unprocessedRemaining === 0) return next(args);
+      const input = args.input as { RequestItems: Record<string, unknown[]> };
+      const requests = input.RequestItems[tableName] ?? [];
+      if (requests.length < 2) return next(args);
+      unprocessedRemaining -= 1;
+      injected.unprocessed += 1;
+      const half = Math.ceil(requests.length / 2);
+      const result = await next({ ...args, input: { ...input, RequestItems: { [tableName]: requests.slice(0, half) } } });
+      (result.output as { UnprocessedItems?: unknown }).UnprocessedItems = { [tableName]: requests.slice(half) };
+      return result;
+    },
+    { step: 'serialize', name: 'tokengateTestUnprocessed', priority: 'high' },
   );
 
   const store = new DynamoDbStore(client, { tableName, deadlineMs: 10_000, sleep: (ms) => new Promise((resolve) => setTimeout(resolve, Math.min(ms, 20))) });
