@@ -26,7 +26,7 @@ describe('the local API over HTTP, filled by the CLI', () => {
   beforeAll(async () => {
     // A budget of wrong-credential checks per second is part of the API; these tests send several at once.
     stack = await startLocalStack({ cacheTtlSeconds: 0, log, environment: { CALLER_CHECKS_PER_SECOND: '1000' } });
-    env = { DYNAMODB_ENDPOINT: stack.dynamoEndpoint };
+    env = { DYNAMODB_ENDPOINT: stack.dynamoEndpoint, TABLE_NAME: stack.tableName };
     for (const clusterId of ['c-a', 'c-b']) {
       const added = await cli('clusters', 'add', clusterId);
       expect(added.code).toBe(0);
@@ -245,7 +245,7 @@ describe('the local API with a decision cache', () => {
 
   it('keeps accepting a revoked token until the cache TTL ends (what --cache-ttl 0 avoids)', async () => {
     stack = await startLocalStack({ cacheTtlSeconds: 60 });
-    const env = { DYNAMODB_ENDPOINT: stack.dynamoEndpoint };
+    const env = { DYNAMODB_ENDPOINT: stack.dynamoEndpoint, TABLE_NAME: stack.tableName };
     const credential = await stack.addCluster('c-cache');
     await runCli(['import', 'c-cache', ...RANCHER_FILES], { env });
     expect(await authenticated(stack.review('c-cache', credential, ON_TOKEN))).toBe(true);
