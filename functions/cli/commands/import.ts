@@ -60,10 +60,15 @@ export const importCommand: Command = {
       const derivation = deriveRows(clusterId, sources);
       const plan = planMirror(current, derivation.rows, { prune });
       report(io, derivation, plan);
-      if (!dryRun) await write(store, plan);
+      const conflicts = dryRun ? 0 : await applyImportPlan(store, plan);
       const { created, updated, unchanged, deleted } = plan.counts;
       io.stdout(`${dryRun ? 'dry run, would have: ' : ''}created ${created}, updated ${updated}, unchanged ${unchanged}, deleted ${deleted}\n`);
-      return 0;
+      if (conflicts === 0) return 0;
+      io.stderr(
+        `warning: ${conflicts} row${conflicts === 1 ? '' : 's'} changed while importing (a revoke, another import or sync) ` +
+          'and kept their new state; run the import again to bring them up to date\n',
+      );
+      return 1;
     });
   },
 };
@@ -93,10 +98,28 @@ function report(io: CliIo, derivation: ReturnType<typeof deriveRows>, plan: Mirr
   }
 }
 
-async function write(store: DynamoDbStore, plan: MirrorPlan): Promise<void> {
-  await store.batchWrite(
-    plan.puts.map((put) => put.row),
-    plan.deletes.map((entry) => entry.key),
-  );
+/**
+ * Applies the plan as sync does: new rows in unconditional batches (a row that does not exist yet has
+ * nothing to lose), updates and deletes of existing rows only if their `rev` is still the one read, so a
+ * `tokens revoke` (or a sync) in between is never overwritten. Returns how many rows changed under us.
+ */
+export async function applyImportPlan(store: DynamoDbStore, plan: MirrorPlan): Promise<number> {
+  let conflicts = 0;
+  await store.batchWrite(plan.puts.filter((put) => put.change === 'create').map((put) => put.row), []);
+  const conditional = [
+    ...plan.puts
+      .filter((put) => put.change === 'update')
+      .map((put) => () => store.replaceRowIfRev(put.row, put.expectedRev ?? 0)),
+    ...plan.deletes
+      .filter((entry) => entry.expectedRev !== undefined)
+      .map((entry) => () => store.deleteRowIfRev(entry.key, entry.expectedRev ?? 0)),
+  ];
+  for (let start = 0; start < conditional.length; start += WRITE_CONCURRENCY) {
+    const results = await Promise.all(conditional.slice(start, start + WRITE_CONCURRENCY).map((run) => run()));
+    conflicts += results.filter((ok) => !ok).length;
+  }
+  await store.batchWrite([], plan.deletes.filter((entry) => entry.expectedRev === undefined).map((entry) => entry.key));
+  return conflicts;
 }
 
+const WRITE_CONCURRENCY = 8;

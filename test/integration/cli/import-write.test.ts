@@ -1,0 +1,46 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { applyImportPlan } from '../../../functions/cli/commands/import.ts';
+import { deriveRows, planMirror, type MirrorSources } from '../../../functions/shared/mirror.ts';
+import { startLocalStack, type LocalStack } from '../../support/local-stack.ts';
+
+const HASH = '$2:jwvzsLqh6Rg:FyeWbQuUt6VEMhQOe5J1kXPf0D4H9MRjub0aNaGzyx8';
+const sources = (enabled: boolean, withBob: boolean): MirrorSources => ({
+  tokens: [
+    { name: 'kubeconfig-u-alice', userName: 'u-alice', enabled, expiresAt: '', hash: HASH },
+    ...(withBob ? [{ name: 'kubeconfig-u-bob', userName: 'u-bob', enabled: true, expiresAt: '', hash: HASH }] : []),
+  ],
+  users: [{ name: 'u-alice', groups: [], enabled: true, extraByProvider: {}, lastRefresh: '', needsRefresh: false }],
+  secrets: [],
+});
+
+describe('applyImportPlan', () => {
+  let stack: LocalStack;
+  beforeAll(async () => {
+    stack = await startLocalStack();
+  });
+  afterAll(async () => {
+    await stack?.close();
+  });
+
+  it('writes a plan into the table so that planning again finds nothing to do', async () => {
+    const plan = planMirror(await stack.store.readClusterRows('c-w'), deriveRows('c-w', sources(true, true)).rows, { prune: false });
+    expect(await applyImportPlan(stack.store, plan)).toBe(0);
+    const again = planMirror(await stack.store.readClusterRows('c-w'), deriveRows('c-w', sources(true, true)).rows, { prune: true });
+    expect(again.counts).toEqual({ created: 0, updated: 0, unchanged: 3, deleted: 0 });
+  });
+
+  it('does not overwrite or delete rows that changed after they were read (a revoke in between)', async () => {
+    const current = await stack.store.readClusterRows('c-w');
+    const plan = planMirror(current, deriveRows('c-w', sources(false, false)).rows, { prune: true });
+    expect(plan.counts).toMatchObject({ updated: 1, deleted: 1 });
+
+    await stack.store.revokeToken('c-w', 'kubeconfig-u-alice', new Date());
+    await stack.store.revokeToken('c-w', 'kubeconfig-u-bob', new Date());
+    expect(await applyImportPlan(stack.store, plan)).toBe(2);
+
+    const after = await stack.store.readClusterRows('c-w');
+    const byName = new Map(after.tokens.map((token) => [token.name, token]));
+    expect(byName.get('kubeconfig-u-alice')).toMatchObject({ revoked: true, enabled: true });
+    expect(byName.get('kubeconfig-u-bob')).toMatchObject({ revoked: true });
+  });
+});
