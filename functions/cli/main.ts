@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { ConfigError } from '../shared/config.ts';
+import { StoreUnavailableError } from '../shared/errors.ts';
 import { ConflictError, MalformedRowError } from '../shared/dynamodb-store.ts';
 import { commandHelp, parseCommandArgs, type Command } from './command.ts';
 import { clustersAddCommand, clustersListCommand, clustersRemoveCommand, clustersRotateCommand } from './commands/clusters.ts';
@@ -113,12 +114,21 @@ export function describeError(error: unknown): { message: string; exitCode: numb
     return { message: error.message, exitCode: 1 };
   }
   if (error instanceof ConfigError) return { message: error.message, exitCode: 1 };
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  if (code === 'EADDRINUSE' || code === 'EADDRNOTAVAIL' || code === 'EACCES') {
+    const { address, port } = error as { address?: string; port?: number };
+    const where = `${address ?? 'the address'}${port ? `:${port}` : ''}`;
+    const why = code === 'EADDRINUSE' ? 'already in use' : code === 'EACCES' ? 'not permitted' : 'not an address of this host';
+    return { message: `cannot listen on ${where} (${why}); choose another with --host / --port / --dynamodb-port`, exitCode: 1 };
+  }
   if (error instanceof MalformedRowError) return { message: `${error.message} (written by something other than tokengate?)`, exitCode: 1 };
   const detail = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
   return { message: `unexpected error (${detail}); set TOKENGATE_DEBUG=1 for details`, exitCode: 1 };
 }
 
-function describeTableError(location: TableLocation, cause: unknown): { message: string; exitCode: number } {
+function describeTableError(location: TableLocation, error: unknown): { message: string; exitCode: number } {
+  // The review path wraps store failures; what the user needs is the failure inside.
+  const cause = error instanceof StoreUnavailableError && error.cause !== undefined ? error.cause : error;
   if (!(cause instanceof Error)) return describeError(cause);
   if (cause instanceof CliError || cause instanceof ConflictError || cause instanceof UsageError || cause instanceof MalformedRowError) {
     return describeError(cause);

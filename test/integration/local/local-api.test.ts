@@ -213,6 +213,16 @@ describe('the local API over HTTP, filled by the CLI', () => {
     expect(stack.handlerErrors).toEqual([]);
   });
 
+  it('refuses to issue a native token in a cluster that is not registered, or under a taken name', async () => {
+    const unregistered = await cli('tokens', 'create', 'c-nowhere', '--user', 'alice');
+    expect(unregistered).toMatchObject({ code: 1, stdout: '' });
+    expect(unregistered.stderr).toBe('tokengate tokens create: cluster c-nowhere is not registered (tokengate clusters add c-nowhere)\n');
+    const taken = await cli('tokens', 'create', 'c-a', '--user', 'alice', '--name', 'kubeconfig-u-abc12xyz');
+    expect(taken).toMatchObject({ code: 1, stdout: '' });
+    expect(taken.stderr).toContain('a token named kubeconfig-u-abc12xyz already exists in cluster c-a');
+    expect((await stack.store.readClusterRows('c-a')).tokens.find((token) => token.name === 'kubeconfig-u-abc12xyz')?.origin).toBe('rancher');
+  });
+
   it('lists the registered clusters with credential ids only', async () => {
     const listed = await cli('clusters', 'list', '-o', 'json');
     const clusters = JSON.parse(listed.stdout) as Array<{ clusterId: string; credentials: Array<Record<string, unknown>> }>;

@@ -44,3 +44,19 @@ describe('describeError', () => {
     expect(message).toBe('unexpected error (TypeError: x is not a function); set TOKENGATE_DEBUG=1 for details');
   });
 });
+
+describe('describeError for the local server and the review path', () => {
+  it('says which address is taken', () => {
+    const taken = Object.assign(new Error('listen EADDRINUSE: address already in use 127.0.0.1:8080'), { code: 'EADDRINUSE', address: '127.0.0.1', port: 8080 });
+    expect(describeError(taken)).toEqual({
+      message: 'cannot listen on 127.0.0.1:8080 (already in use); choose another with --host / --port / --dynamodb-port',
+      exitCode: 1,
+    });
+  });
+
+  it('looks inside the review path’s StoreUnavailableError for the network failure', async () => {
+    const { StoreUnavailableError } = await import('../../../functions/shared/errors.ts');
+    const refused = Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
+    expect(describeError(new TableError(local, new StoreUnavailableError(refused))).message).toContain('cannot reach DynamoDB at http://127.0.0.1:8000');
+  });
+});
