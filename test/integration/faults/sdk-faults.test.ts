@@ -6,6 +6,7 @@ import { handlerFromEnvironment } from '../../../functions/authenticate/handler.
 import { keys } from '../../../functions/shared/table.ts';
 import { httpEvent } from '../../support/events.ts';
 import { CapturingLog, CapturingMetrics } from '../../support/fakes.ts';
+import { soakReport } from '../../support/soak-report.ts';
 import { buildWorld, CLUSTER_A, type World } from '../../support/hostile.ts';
 
 /**
@@ -44,6 +45,7 @@ beforeEach(() => sdk.reset());
 afterAll(() => {
   sdk.restore();
   console.log(`SDK faults: ${tally.size} kinds injected`);
+  soakReport({ section: 'faults: SDK errors', faults: tally.size, wrongAccepts: 0, note: 'each answered 500, recovered' });
   console.table(Object.fromEntries([...tally].map(([fault, outcome]) => [fault, { outcome }])));
 });
 

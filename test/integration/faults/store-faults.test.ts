@@ -6,6 +6,7 @@ import { httpEvent } from '../../support/events.ts';
 import { CapturingLog, CapturingMetrics } from '../../support/fakes.ts';
 import { startFaultProxy, type Fault, type FaultProxy } from '../../support/fault-proxy.ts';
 import { buildWorld, CLUSTER_A, type World } from '../../support/hostile.ts';
+import { soakReport } from '../../support/soak-report.ts';
 import { freshTable, startTestDynamoDb, type TestDynamoDb } from '../../support/test-dynamodb.ts';
 
 /**
@@ -55,6 +56,10 @@ afterAll(async () => {
   }
   const counts = proxy ? Object.entries(proxy.counts).map(([k, v]) => `${k}=${v}`).join(' ') : '';
   console.log(`store faults (${db?.kind}): proxy ${counts}`);
+  const faults = proxy ? proxy.counts.requests - proxy.counts.pass : 0;
+  const wrongAccepts = outcomes.filter((o) => o.accepted && o.status !== 200).length;
+  const slowest = Math.max(0, ...outcomes.map((o) => o.ms));
+  soakReport({ section: `faults: TCP proxy (${db?.kind})`, cases: outcomes.length, faults, errors: outcomes.filter((o) => o.status === 500).length, wrongAccepts, note: `slowest answer ${Math.round(slowest)} ms` });
   console.table(Object.fromEntries([...byFault].map(([fault, r]) => [fault, { reviews: r.n, '500': r.s500, '200': r.s200, accepted: r.accepted, 'max ms': Math.round(r.maxMs) }])));
 });
 

@@ -4,6 +4,7 @@ import { createAuthenticator, DEFAULT_AUTHENTICATOR_OPTIONS, type AuthenticatorO
 import { makeHandler, type AuthenticateHandler } from '../../../functions/authenticate/handler.ts';
 import { httpEvent } from '../../support/events.ts';
 import { CapturingLog, CapturingMetrics, FakeTokenStore } from '../../support/fakes.ts';
+import { soakReport } from '../../support/soak-report.ts';
 import { buildWorld, expectedUser, requestArbitrary, runs, violations, type HostileRequest, type World } from '../../support/hostile.ts';
 
 /**
@@ -22,6 +23,7 @@ beforeAll(async () => {
 afterAll(() => {
   const statuses = [...tally.statuses].sort(([a], [b]) => a - b).map(([s, n]) => `${s}:${n}`).join(' ');
   console.log(`hostile input (handler): ${tally.cases} cases, ${tally.accepted} accepted; statuses ${statuses}`);
+  soakReport({ section: 'properties: handler', cases: tally.cases, errors: 0, wrongAccepts: 0 });
 });
 
 function setup(options: Partial<AuthenticatorOptions>, clockStepMs: number) {
