@@ -6,6 +6,7 @@ import { powertoolsLog, powertoolsMetrics, type Log, type MetricsSink } from '..
 import type { TokenStore } from '../shared/token-store.ts';
 import { parseTokenReview, tokenReviewReply } from '../shared/tokenreview.ts';
 import { createAuthenticator, type Authenticator, type AuthenticatorOptions } from './authenticate.ts';
+import { checkClientCertificate } from './client-certificate.ts';
 import { bodyOf, headerOf, jsonReply, routeOf, toErrorReply } from './http.ts';
 
 export type AuthenticateHandler = (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>;
@@ -14,13 +15,15 @@ export interface HandlerDeps {
   authenticator: Authenticator;
   log: Log;
   metrics: MetricsSink;
+  /** Mutual TLS is on: the client certificate's subject must name the cluster in the path. */
+  clientCertRequired?: boolean;
 }
 
 /**
  * The HTTP translation: route, parse, call the authenticator, format the TokenReview. Exported for tests
  * and for the local server, which feed it the same API Gateway payload-2.0 events Lambda does.
  */
-export function makeHandler({ authenticator, log, metrics }: HandlerDeps): AuthenticateHandler {
+export function makeHandler({ authenticator, log, metrics, clientCertRequired = false }: HandlerDeps): AuthenticateHandler {
   return async (event) => {
     let clusterId: string | undefined;
     try {
@@ -28,6 +31,9 @@ export function makeHandler({ authenticator, log, metrics }: HandlerDeps): Authe
       if (route.kind === 'health') return jsonReply(200, { status: 'ok' });
       clusterId = route.clusterId;
       const body = bodyOf(event);
+      if (clientCertRequired) {
+        checkClientCertificate(route.clusterId, event.requestContext.authentication?.clientCert?.subjectDN);
+      }
       await authenticator.checkCaller(route.clusterId, headerOf(event, 'authorization'));
       const request = parseTokenReview(body);
       const decision = await authenticator.reviewToken(route.clusterId, request.token);
@@ -78,7 +84,7 @@ export function handlerFromEnvironment(
     elapsed: () => performance.now(),
     options: authenticatorOptions(config),
   });
-  return makeHandler({ authenticator, log, metrics });
+  return makeHandler({ authenticator, log, metrics, clientCertRequired: config.CLIENT_CERT_REQUIRED });
 }
 
 // Composition root: built once per container at cold start and reused by warm invocations. A bad

@@ -21,6 +21,8 @@ export const authenticateConfigSchema = z.object({
   /** Total time a store call may take, retries included, before the review answers 500. */
   STORE_DEADLINE_MS: z.coerce.number().int().min(50).max(10_000).default(1000),
   LOG_LEVEL: z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR', 'debug', 'info', 'warn', 'error']).default('INFO'),
+  /** Set by the stack when the custom domain requires mutual TLS (infra/domain.yml). */
+  CLIENT_CERT_REQUIRED: booleanText.default(false),
 });
 export type AuthenticateConfig = z.infer<typeof authenticateConfigSchema>;
 

@@ -181,6 +181,49 @@ describe('authenticate handler', () => {
   });
 });
 
+describe('authenticate handler with mutual TLS', () => {
+  function withCertificate(subjectDN: string | undefined) {
+    const event = post(tokenReviewBody(TOKEN));
+    if (subjectDN) {
+      event.requestContext.authentication = {
+        clientCert: {
+          clientCertPem: '-----BEGIN CERTIFICATE-----',
+          issuerDN: 'CN=tokengate-ca',
+          serialNumber: '1',
+          subjectDN,
+          validity: { notBefore: 'Nov 1 00:00:00 2026 GMT', notAfter: 'Nov 1 00:00:00 2027 GMT' },
+        },
+      };
+    }
+    return event;
+  }
+
+  function mtlsHandler() {
+    const { handler: _ignored, ...rest } = setup();
+    const authenticator = createAuthenticator({
+      store: rest.store,
+      log: rest.log,
+      metrics: rest.metrics,
+      now: () => new Date('2026-11-26T12:00:00Z'),
+      elapsed: () => performance.now(),
+      options: DEFAULT_AUTHENTICATOR_OPTIONS,
+    });
+    return { ...rest, handler: makeHandler({ authenticator, log: rest.log, metrics: rest.metrics, clientCertRequired: true }) };
+  }
+
+  it('accepts when the certificate names the cluster in the path', async () => {
+    const { handler } = mtlsHandler();
+    expect(parse(await handler(withCertificate('CN=c-abc12,O=tokengate'))).status.authenticated).toBe(true);
+  });
+
+  it("answers 401 to another cluster's certificate before reading the store", async () => {
+    const { handler, store } = mtlsHandler();
+    expect((await handler(withCertificate('CN=c-other,O=tokengate'))).statusCode).toBe(401);
+    expect((await handler(withCertificate(undefined))).statusCode).toBe(401);
+    expect(store.calls.getCluster + store.calls.getToken).toBe(0);
+  });
+});
+
 describe('handlerFromEnvironment', () => {
   it('fails at cold start listing every configuration problem', () => {
     let error: unknown;
