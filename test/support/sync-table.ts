@@ -1,12 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { DynamoDBClient, DeleteTableCommand } from '@aws-sdk/client-dynamodb';
+import { DeleteTableCommand } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { startEmbeddedDynamoDb, type EmbeddedDynamoDb } from '../../functions/local/embedded-dynamodb.ts';
 import { issueCredential } from '../../functions/shared/caller-credential.ts';
 import { createDocumentClient } from '../../functions/shared/dynamodb.ts';
 import { DynamoDbStore } from '../../functions/shared/dynamodb-store.ts';
-import { ensureTable } from '../../functions/shared/table-admin.ts';
 import { REGISTRY_PK, type ClusterAccess, type ClusterRow } from '../../functions/shared/table.ts';
+import { freshTable, localClient, startTestDynamoDb, type TestDynamoDb } from './test-dynamodb.ts';
 
 /**
  * A token table for sync tests: the embedded DynamoDB, or the store named by
@@ -43,23 +42,15 @@ export interface SdkCall {
 
 const WRITE_COMMANDS = new Set(['PutItemCommand', 'UpdateItemCommand', 'DeleteItemCommand', 'BatchWriteItemCommand']);
 
-// one embedded store per test file, closed with its last table
-let embeddedShared: Promise<EmbeddedDynamoDb> | undefined;
-let openTables = 0;
-
-/** Opens a fresh, uniquely named table; `label` names the suite in the table name. */
-export async function openSyncTable(label: string, options: { maxAttempts?: number } = {}): Promise<SyncTable> {
-  const configured = process.env.TOKENGATE_TEST_DYNAMODB_ENDPOINT;
-  let embedded: EmbeddedDynamoDb | undefined;
-  if (!configured) {
-    embeddedShared ??= startEmbeddedDynamoDb();
-    openTables += 1;
-    embedded = await embeddedShared;
-  }
-  const endpoint = configured ?? (embedded as EmbeddedDynamoDb).endpoint;
-  const tableName = `tg-${label}-${randomBytes(4).toString('hex')}`;
-  const admin = new DynamoDBClient({ region: 'us-east-1', endpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
-  await ensureTable(admin, tableName);
+/**
+ * Opens a fresh, uniquely named table; `label` names the suite in the table name. Give `dynamo` to share
+ * one store among many tables (it is then not closed with the table).
+ */
+export async function openSyncTable(label: string, options: { maxAttempts?: number; dynamo?: TestDynamoDb } = {}): Promise<SyncTable> {
+  const owned = options.dynamo ? undefined : await startTestDynamoDb();
+  const { endpoint } = options.dynamo ?? (owned as TestDynamoDb);
+  const tableName = await freshTable(endpoint, `tg-${label}`);
+  const admin = localClient(endpoint);
 
   const client = createDocumentClient({
     region: 'us-east-1',
@@ -162,13 +153,7 @@ export async function openSyncTable(label: string, options: { maxAttempts?: numb
       }
       admin.destroy();
       client.destroy();
-      if (embedded) {
-        openTables -= 1;
-        if (openTables === 0) {
-          embeddedShared = undefined;
-          await embedded.close();
-        }
-      }
+      await owned?.close();
     },
   };
 }

@@ -1,11 +1,13 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../../functions/shared/config.ts';
 import { ClusterUnreachableError } from '../../../functions/sync/cluster-source.ts';
 import { handlerFromEnvironment, InvalidSyncEventError, type SyncHandler } from '../../../functions/sync/handler.ts';
 import { CapturingLog, CapturingMetrics } from '../../support/fakes.ts';
 import { cat, cua, FakeClusterSource, HASH_D } from '../../support/fake-cluster-source.ts';
 import { openSyncTable, type SyncTable } from '../../support/sync-table.ts';
+import { startTestDynamoDb, type TestDynamoDb } from '../../support/test-dynamodb.ts';
 
+let dynamo: TestDynamoDb;
 let table: SyncTable;
 let log: CapturingLog;
 let metrics: CapturingMetrics;
@@ -24,8 +26,16 @@ const SCHEDULED_EVENT = {
   detail: {},
 };
 
+beforeAll(async () => {
+  dynamo = await startTestDynamoDb();
+});
+
+afterAll(async () => {
+  await dynamo.close();
+});
+
 beforeEach(async () => {
-  table = await openSyncTable('sync-handler');
+  table = await openSyncTable('sync-handler', { dynamo });
   log = new CapturingLog();
   metrics = new CapturingMetrics();
   sources = new Map();

@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { review } from '../../../functions/shared/review.ts';
 import { keys } from '../../../functions/shared/table.ts';
 import { ClusterUnreachableError } from '../../../functions/sync/cluster-source.ts';
@@ -6,7 +6,9 @@ import { createSyncer, DEFAULT_SYNC_OPTIONS, type SyncOptions, type SyncStore } 
 import { CapturingLog, CapturingMetrics } from '../../support/fakes.ts';
 import { cat, cua, FakeClusterSource, HASH_C, HASH_D, SECRET_C, SECRET_D } from '../../support/fake-cluster-source.ts';
 import { openSyncTable, type SyncTable } from '../../support/sync-table.ts';
+import { startTestDynamoDb, type TestDynamoDb } from '../../support/test-dynamodb.ts';
 
+let dynamo: TestDynamoDb;
 let table: SyncTable;
 let clock: Date;
 let sources: Map<string, FakeClusterSource>;
@@ -14,8 +16,16 @@ let log: CapturingLog;
 let metrics: CapturingMetrics;
 let runs = 0;
 
+beforeAll(async () => {
+  dynamo = await startTestDynamoDb();
+});
+
+afterAll(async () => {
+  await dynamo.close();
+});
+
 beforeEach(async () => {
-  table = await openSyncTable('sync-unit');
+  table = await openSyncTable('sync-unit', { dynamo });
   clock = new Date('2026-11-26T12:00:00Z');
   sources = new Map();
   log = new CapturingLog();
@@ -275,9 +285,17 @@ describe('concurrent writers', () => {
 
   it('lets only one of two overlapping runs sync a cluster, and the other run reports it busy', async () => {
     await standardCluster();
-    const [a, b] = await Promise.all([syncer().syncAll(), syncer().syncAll()]);
-    const outcomes = [a.clusters[0]?.outcome, b.clusters[0]?.outcome].sort();
-    expect(outcomes).toEqual(['busy', 'ok']);
+    let second: Awaited<ReturnType<ReturnType<typeof syncer>['syncAll']>> | undefined;
+    // the second run starts while the first is in the middle of the cluster
+    const first = await syncer({}, {
+      ...bind(table.store),
+      readClusterRows: async (clusterId) => {
+        second = await syncer().syncAll();
+        return table.store.readClusterRows(clusterId);
+      },
+    }).syncAll();
+    expect(first.clusters[0]?.outcome).toBe('ok');
+    expect(second?.clusters[0]?.outcome).toBe('busy');
     expect(await decide('c-one', `token-bob:${SECRET_C}`)).toMatchObject({ outcome: 'accepted' });
   });
 
