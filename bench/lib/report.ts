@@ -76,6 +76,14 @@ export function throughputRow(options: {
 }): Row {
   const ratio = options.measured.throughput / options.baseline.throughput;
   const asTimes = (options.atLeast ?? 0) > 1 || ratio >= 10;
+  const notes = [...(options.notes ?? [])];
+  let failedAnswers = false;
+  for (const [who, summary] of [['measured', options.measured], ['baseline', options.baseline]] as const) {
+    if (summary.errors === 0) continue;
+    notes.push(`${who}: ${summary.errors.toLocaleString('en-US')} of ${summary.ops.toLocaleString('en-US')} answers were 5xx (counted in ops/s)`);
+    if (summary.errors > summary.ops * 0.01) failedAnswers = true;
+  }
+  const verdict: Verdict = failedAnswers ? 'ERROR' : options.atLeast === undefined ? 'report' : ratio >= options.atLeast ? 'PASS' : 'FAIL';
   return {
     group: options.group,
     scenario: options.scenario,
@@ -84,7 +92,7 @@ export function throughputRow(options: {
     baseline: options.baseline,
     ratio: asTimes ? times(ratio) : percent(ratio),
     target: options.atLeast === undefined ? undefined : options.atLeast > 1 ? `≥ ${options.atLeast}×` : `≥ ${percent(options.atLeast)}`,
-    verdict: options.atLeast === undefined ? 'report' : ratio >= options.atLeast ? 'PASS' : 'FAIL',
-    ...(options.notes ? { notes: options.notes } : {}),
+    verdict,
+    ...(notes.length > 0 ? { notes } : {}),
   };
 }

@@ -1,6 +1,8 @@
 /** One timed run of a closed loop: how many operations finished in how long, and each one's latency. */
 export interface Sample {
   ops: number;
+  /** Operations answered with a 5xx (included in `ops`). */
+  errors: number;
   elapsedMs: number;
   /** Milliseconds per operation, in completion order. */
   latencies: Float64Array;
@@ -9,6 +11,7 @@ export interface Sample {
 /** Several samples of the same workload (e.g. the rounds of an alternating comparison) taken as one. */
 export interface Summary {
   ops: number;
+  errors: number;
   elapsedMs: number;
   /** Operations per second over all rounds: total operations / total time. */
   throughput: number;
@@ -18,6 +21,7 @@ export interface Summary {
 
 export function summarize(samples: Sample[]): Summary {
   const ops = samples.reduce((sum, sample) => sum + sample.ops, 0);
+  const errors = samples.reduce((sum, sample) => sum + sample.errors, 0);
   const elapsedMs = samples.reduce((sum, sample) => sum + sample.elapsedMs, 0);
   const all = new Float64Array(ops);
   let offset = 0;
@@ -28,6 +32,7 @@ export function summarize(samples: Sample[]): Summary {
   all.sort();
   return {
     ops,
+    errors,
     elapsedMs,
     throughput: elapsedMs > 0 ? (ops * 1000) / elapsedMs : 0,
     p50: percentile(all, 0.5),

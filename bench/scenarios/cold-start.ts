@@ -101,7 +101,7 @@ function coldRun(code: string, env: Record<string, string>): Promise<{ ms: numbe
 
 function timings(values: number[]): Summary {
   const sorted = [...values].sort((a, b) => a - b);
-  return { ops: values.length, elapsedMs: Number.NaN, throughput: Number.NaN, p50: percentile(sorted, 0.5), p99: percentile(sorted, 0.99) };
+  return { ops: values.length, errors: 0, elapsedMs: Number.NaN, throughput: Number.NaN, p50: percentile(sorted, 0.5), p99: percentile(sorted, 0.99) };
 }
 
 export async function coldStartScenarios(context: Context): Promise<Row[]> {
@@ -134,7 +134,7 @@ export async function coldStartScenarios(context: Context): Promise<Row[]> {
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
   };
 
-  const reps = context.quick ? 4 : 15;
+  const reps = context.quick ? 3 : 15;
   context.progress(`cold start: ${reps} × (bare node, node + import, node + import + first review)`);
   const runs = { constant: [] as number[], importOnly: [] as number[], handler: [] as number[] };
   const once = async () => {

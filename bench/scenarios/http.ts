@@ -1,7 +1,7 @@
 import { startWorker } from '../lib/child.ts';
 import { rancherSecret, scryptHash, serviceAccountJwt, sha3Tokens, sharedHashTokens } from '../lib/fixtures.ts';
 import { Connection, postBytes, type Reply } from '../lib/http-client.ts';
-import { alternate, closedLoop, type Contender } from '../lib/load.ts';
+import { alternate, closedLoop, ServerError, type Contender } from '../lib/load.ts';
 import { throughputRow, type Row } from '../lib/report.ts';
 import { benchTable, seedCluster, seedRows } from '../lib/seed.ts';
 import { summarize } from '../lib/stats.ts';
@@ -14,7 +14,7 @@ const PATH = `/v1/clusters/${CLUSTER}/authenticate`;
 
 const PLANS = {
   full: { rounds: 4, roundMs: 3000, connections: 16 },
-  quick: { rounds: 2, roundMs: 800, connections: 16 },
+  quick: { rounds: 2, roundMs: 600, connections: 16 },
 };
 
 /**
@@ -88,12 +88,17 @@ export async function httpScenarios(context: Context): Promise<Row[]> {
     await check(probe, pools.unknownName[0] as Buffer, '"authenticated":false');
     probe.close();
 
-    const contender = async (name: string, port: number): Promise<Contender> => {
-      const free = await Promise.all(Array.from({ length: plan.connections }, () => Connection.open(port)));
-      connections.push(...free);
+    /** Fresh keep-alive connections each round: the other contender's round outlasts the servers' idle timeout. */
+    const contender = (name: string, port: number): Contender => {
+      let free: Connection[] = [];
       let offset = 0;
       return {
         name,
+        prepare: async () => {
+          for (const connection of free) connection.close();
+          free = await Promise.all(Array.from({ length: plan.connections }, () => Connection.open(port)));
+          connections.push(...free);
+        },
         run: async () => {
           const start = offset;
           const sample = await closedLoop(
@@ -101,6 +106,7 @@ export async function httpScenarios(context: Context): Promise<Row[]> {
               const connection = free.pop() as Connection;
               const reply = await connection.request(bytesOf(start + index));
               free.push(connection);
+              if (reply.status >= 500) throw new ServerError(reply.body.toString('utf8'));
               if (reply.status !== 200) throw new Error(`${name} answered ${reply.status}: ${reply.body.toString('utf8')}`);
             },
             { concurrency: plan.connections, durationMs: plan.roundMs, maxOps: 2_000_000 },
@@ -111,7 +117,7 @@ export async function httpScenarios(context: Context): Promise<Row[]> {
       };
     };
     context.progress('loopback HTTP: mix');
-    const contenders = [await contender('bare node:http constant server', bare.ready.port), await contender('local server, mix', localPort)];
+    const contenders = [contender('bare node:http constant server', bare.ready.port), contender('local server, mix', localPort)];
     const samples = await alternate(contenders, plan.rounds);
     const rssAfter = { local: local.rss(), bare: bare.rss() };
     const [baseline, measured] = samples.map(summarize);

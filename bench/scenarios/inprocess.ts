@@ -36,10 +36,22 @@ export async function inProcessScenarios(context: Context): Promise<Row[]> {
         ...(notes ? { notes } : {}),
       });
 
+    const output = async (kind: 'foreign' | 'hit') => {
+      const count = context.quick ? 500 : 2000;
+      const settle = () => new Promise((resolve) => setTimeout(resolve, 200));
+      await worker.call('probe', { phase: 'prime', kind, count });
+      await settle();
+      const before = { ...worker.output };
+      await worker.call('probe', { phase: 'run', kind, count });
+      await settle();
+      const per = (now: number, then: number) => (now - then) / count;
+      const o = worker.output;
+      return `each review writes ${per(o.stdoutLines, before.stdoutLines).toFixed(1)} lines (${per(o.stdoutBytes, before.stdoutBytes).toFixed(0)} bytes) on stdout and ${per(o.stderrLines, before.stderrLines).toFixed(1)} lines (${per(o.stderrBytes, before.stderrBytes).toFixed(0)} bytes) on stderr`;
+    };
     const foreign = await compare('foreign');
-    rows.push(pair(foreign, 1, 0.5));
+    rows.push(pair(foreign, 1, 0.5, [await output('foreign')]));
     const hit = await compare('hit');
-    rows.push(pair(hit, 1, 0.4));
+    rows.push(pair(hit, 1, 0.4, [await output('hit')]));
     const quiet = await compare('quiet');
     rows.push(pair(quiet, 1, undefined, ['diagnostic: the same handler with a silent log and no metrics (what the Powertools log and EMF lines cost)']));
     rows.push(pair(quiet, 2));

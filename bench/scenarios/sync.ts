@@ -44,7 +44,7 @@ export async function syncScenarios(context: Context): Promise<Row[]> {
     const perCluster = (run: SyncRun) => run.summary.clusters.map((cluster) => `${cluster.clusterId} ${(cluster.durationMs / 1000).toFixed(1)} s`).join(', ');
     const requests = (counts: Array<{ list: number; get: number; patch: number }>) =>
       `${counts.reduce((sum, count) => sum + count.list, 0)} list pages, ${counts.reduce((sum, count) => sum + count.get, 0)} GETs, ${counts.reduce((sum, count) => sum + count.patch, 0)} patches`;
-    const throughput = (run: SyncRun) => ({ ops: objects(run), elapsedMs: run.wallMs, throughput: (objects(run) * 1000) / run.wallMs, p50: Number.NaN, p99: Number.NaN });
+    const throughput = (run: SyncRun) => ({ ops: objects(run), errors: 0, elapsedMs: run.wallMs, throughput: (objects(run) * 1000) / run.wallMs, p50: Number.NaN, p99: Number.NaN });
     const secondWrites = rowWrites(second);
     const summaryWrites = second.summary.clusters.reduce((sum, cluster) => sum + cluster.writes + cluster.deletes, 0);
 

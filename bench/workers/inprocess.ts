@@ -21,7 +21,7 @@ import {
   sharedHashTokens,
   type SeededToken,
 } from '../lib/fixtures.ts';
-import { alternate, closedLoop, type Contender } from '../lib/load.ts';
+import { alternate, closedLoop, ServerError, type Contender } from '../lib/load.ts';
 import { benchTable, REGION, seedCluster, seedRows } from '../lib/seed.ts';
 import type { Sample } from '../lib/stats.ts';
 
@@ -39,7 +39,7 @@ export interface InProcessPlan {
 
 export const IN_PROCESS_PLANS: Record<'full' | 'quick', InProcessPlan> = {
   full: { rounds: 4, concurrency: 8, roundMs: 1500, slowRoundMs: 2000, hitPool: 32, missPool: 8000, argon2Pool: 600 },
-  quick: { rounds: 2, concurrency: 8, roundMs: 400, slowRoundMs: 500, hitPool: 32, missPool: 2500, argon2Pool: 150 },
+  quick: { rounds: 2, concurrency: 8, roundMs: 250, slowRoundMs: 300, hitPool: 32, missPool: 2500, argon2Pool: 150 },
 };
 
 /** Results of one comparison: samples of each contender, in the order given. */
@@ -104,6 +104,7 @@ try {
       closedLoop(
         async (index) => {
           const reply = await handler()(pick(index));
+          if ((reply.statusCode ?? 0) >= 500) throw new ServerError(String(reply.body));
           if (reply.statusCode !== 200 || !reply.body?.includes(expect)) {
             throw new Error(`unexpected reply ${reply.statusCode}: ${reply.body}`);
           }
@@ -140,6 +141,7 @@ try {
         closedLoop(
           async (index) => {
             const reply = await (handler as Handler)(events[index] as Event);
+            if ((reply.statusCode ?? 0) >= 500) throw new ServerError(String(reply.body));
             if (reply.statusCode !== 200 || !reply.body?.includes(expect)) {
               throw new Error(`unexpected reply ${reply.statusCode}: ${reply.body}`);
             }
@@ -240,9 +242,27 @@ try {
     argon2: () => [getItemLoop, cold('argon2id cache miss', missHandler, argon2Events, ACCEPTED)],
   };
 
+  let probeHandler: Handler | undefined;
   serveCommands(
     { tableName, rows: hits.rows.length + misses.rows.length + argon2.rows.length + scrypt.rows.length },
     {
+      /**
+       * Output accounting: 'prime' builds a Lambda handler and warms its caches; 'run' then makes `count`
+       * reviews of one kind, so that the parent can count what they wrote on stdout and stderr.
+       */
+      async probe({ phase, kind, count }: { phase: 'prime' | 'run'; kind: 'foreign' | 'hit'; count: number }): Promise<number> {
+        if (phase === 'prime') {
+          probeHandler = lambdaHandler();
+          await probeHandler(foreignEvent);
+          for (const hitEvent of hitEvents) await probeHandler(hitEvent);
+          return 0;
+        }
+        const handler = probeHandler as Handler;
+        for (let index = 0; index < count; index += 1) {
+          await handler(kind === 'foreign' ? foreignEvent : (hitEvents[index % hitEvents.length] as Event));
+        }
+        return count;
+      },
       async compare(name: string): Promise<Comparison> {
         const make = comparisons[name];
         if (!make) throw new Error(`no comparison ${name}`);
