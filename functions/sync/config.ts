@@ -10,6 +10,8 @@ export const syncConfigSchema = z.object({
   AWS_REGION: z.string().min(1).default('us-east-1'),
   /** Secrets Manager name prefix of the clusters' kubeconfigs, e.g. `tokengate/prod/clusters/`. */
   CLUSTER_SECRET_PREFIX: z.string().min(1).regex(/\/$/, 'must end with "/"'),
+  /** How long a warm container reuses a cluster's kubeconfig before reading its secret again. */
+  KUBECONFIG_CACHE_SECONDS: z.coerce.number().int().min(0).max(3600).default(300),
   /** A local Secrets Manager (tests); absent: AWS itself. */
   SECRETSMANAGER_ENDPOINT: z.url().optional(),
   /** Clusters synced at once by one run. */

@@ -8,7 +8,7 @@ import { clusterIdSchema } from '../shared/table.ts';
 import { powertoolsLog, powertoolsMetrics, type Log, type MetricsSink } from '../shared/telemetry.ts';
 import { clusterSourceOpener } from './cluster-opener.ts';
 import { syncConfigSchema, type SyncConfig } from './config.ts';
-import { SecretsManagerKubeconfigStore } from './kubeconfig-store.ts';
+import { cachingKubeconfigStore, SecretsManagerKubeconfigStore } from './kubeconfig-store.ts';
 import { createSyncer, DEFAULT_SYNC_OPTIONS, type OpenClusterSource, type SyncOptions, type SyncStore, type Syncer, type SyncSummary } from './sync.ts';
 
 /** The part of the Lambda context the handler uses: how long it may still run. */
@@ -109,9 +109,13 @@ export function handlerFromEnvironment(
     overrides.openSource ??
     clusterSourceOpener(
       [
-        new SecretsManagerKubeconfigStore(
-          new SecretsManagerClient({ region: config.AWS_REGION, ...(config.SECRETSMANAGER_ENDPOINT ? { endpoint: config.SECRETSMANAGER_ENDPOINT } : {}) }),
-          config.CLUSTER_SECRET_PREFIX,
+        cachingKubeconfigStore(
+          new SecretsManagerKubeconfigStore(
+            new SecretsManagerClient({ region: config.AWS_REGION, ...(config.SECRETSMANAGER_ENDPOINT ? { endpoint: config.SECRETSMANAGER_ENDPOINT } : {}) }),
+            config.CLUSTER_SECRET_PREFIX,
+          ),
+          config.KUBECONFIG_CACHE_SECONDS * 1000,
+          () => performance.now(),
         ),
       ],
       { pageSize: config.SYNC_PAGE_SIZE, callTimeoutMs: config.SYNC_CLUSTER_TIMEOUT_SECONDS * 1000 },

@@ -137,6 +137,35 @@ export class FileKubeconfigStore implements KubeconfigStore {
   }
 }
 
+/**
+ * Keeps loaded kubeconfigs for `ttlMs` in this process (a warm Lambda container), so a sync every minute
+ * does not read every cluster's secret every minute. A replaced kubeconfig takes effect within the TTL.
+ */
+export function cachingKubeconfigStore(inner: KubeconfigStore, ttlMs: number, nowMs: () => number): KubeconfigStore {
+  const cache = new Map<string, { kubeconfig: string; until: number }>();
+  const keyOf = (access: ClusterAccess) => (access.kind === 'file' ? `file:${access.path}` : `secretsmanager:${access.secretId}`);
+  return {
+    kind: inner.kind,
+    async save(clusterId, source, context) {
+      const access = await inner.save(clusterId, source, context);
+      cache.delete(keyOf(access));
+      return access;
+    },
+    async load(clusterId, access, signal) {
+      const key = keyOf(access);
+      const hit = cache.get(key);
+      if (hit && hit.until > nowMs()) return hit.kubeconfig;
+      const kubeconfig = await inner.load(clusterId, access, signal);
+      cache.set(key, { kubeconfig, until: nowMs() + ttlMs });
+      return kubeconfig;
+    },
+    async remove(access) {
+      cache.delete(keyOf(access));
+      await inner.remove(access);
+    },
+  };
+}
+
 /** Loads a kubeconfig through whichever of the given stores handles the reference's kind. */
 export async function loadKubeconfig(
   stores: readonly KubeconfigStore[],

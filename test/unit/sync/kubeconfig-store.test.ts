@@ -12,6 +12,7 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
+  cachingKubeconfigStore,
   FileKubeconfigStore,
   KubeconfigUnavailableError,
   loadKubeconfig,
@@ -91,5 +92,23 @@ describe('loadKubeconfig', () => {
   it('refuses a file reference where only Secrets Manager is configured (the Lambda)', async () => {
     const stores = [new SecretsManagerKubeconfigStore(new SecretsManagerClient({ region: 'eu-west-1' }), 'p/')];
     await expect(loadKubeconfig(stores, 'c-abc12', { kind: 'file', path: '/tmp/x' })).rejects.toThrow(/only from the local CLI/);
+  });
+});
+
+describe('cachingKubeconfigStore', () => {
+  it('reads a secret once per TTL, then again', async () => {
+    const sdk = mockClient(SecretsManagerClient);
+    sdk.on(GetSecretValueCommand).resolves({ SecretString: KUBECONFIG });
+    let now = 0;
+    const store = cachingKubeconfigStore(new SecretsManagerKubeconfigStore(new SecretsManagerClient({ region: 'eu-west-1' }), 'p/'), 300_000, () => now);
+    const access = { kind: 'secretsmanager' as const, secretId: 'p/c-abc12' };
+    await store.load('c-abc12', access);
+    now = 299_999;
+    await store.load('c-abc12', access);
+    expect(sdk.commandCalls(GetSecretValueCommand)).toHaveLength(1);
+    now = 300_001;
+    expect(await store.load('c-abc12', access)).toBe(KUBECONFIG);
+    expect(sdk.commandCalls(GetSecretValueCommand)).toHaveLength(2);
+    sdk.restore();
   });
 });
