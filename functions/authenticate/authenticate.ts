@@ -157,6 +157,9 @@ export function createAuthenticator(deps: AuthenticatorDeps): Authenticator {
   const lookupBuckets = new LRUCache<string, TokenBucket>({ max: MAX_TRACKED_CLUSTERS });
   const lookupTotal = new TokenBucket(lookupRateTotal, lookupRateTotal, deps.elapsed());
   const throttledLookups = new Map<string, number>();
+  // In-flight verifications and reads, shared by concurrent requests for the same key (see checkCaller).
+  const pendingChecks = new Map<string, Promise<CallerCheck>>();
+  const pendingLookups = new Map<string, Promise<TokenRow | undefined>>();
   let throttledSince: number | undefined;
 
   function spendCallerCheck(clusterId: string): boolean {
@@ -196,6 +199,18 @@ export function createAuthenticator(deps: AuthenticatorDeps): Authenticator {
       if (!cachedCheck.ok) throw new UnauthorizedError('unknown cluster or wrong caller credential');
       return;
     }
+    // Concurrent checks of one credential (a burst at a cold container, or the local server) share one
+    // verification: otherwise each would spend the budget, and the real apiserver could throttle itself.
+    let pending = pendingChecks.get(key);
+    if (!pending) {
+      pending = verifyCaller(clusterId, presented, key).finally(() => pendingChecks.delete(key));
+      pendingChecks.set(key, pending);
+    }
+    const check = await pending;
+    if (!check.ok) throw new UnauthorizedError('unknown cluster or wrong caller credential');
+  }
+
+  async function verifyCaller(clusterId: string, presented: ParsedCredential, key: string): Promise<CallerCheck> {
     let cluster: ClusterRow | undefined;
     let check: CallerCheck | undefined;
     const memo = verifiedCallers.get(key);
@@ -204,7 +219,7 @@ export function createAuthenticator(deps: AuthenticatorDeps): Authenticator {
       if (stillVerified(memo, presented, cluster)) check = { ok: true, ...notAfterOf(cluster, presented) };
     }
     if (!check) {
-      if (unknownClusters.get(TtlCache.keyOf(clusterId))) throw new UnauthorizedError('unknown cluster or wrong caller credential');
+      if (unknownClusters.get(TtlCache.keyOf(clusterId))) return { ok: false };
       if (!spendCallerCheck(clusterId)) {
         log.warn('caller check throttled', { clusterId });
         throw new UnauthorizedError('too many failed caller checks');
@@ -218,14 +233,23 @@ export function createAuthenticator(deps: AuthenticatorDeps): Authenticator {
       if (!check.ok) log.warn('caller refused', { clusterId, credentialId: presented.id, known: cluster !== undefined });
     }
     callers.set(key, check);
-    if (!check.ok) throw new UnauthorizedError('unknown cluster or wrong caller credential');
+    return check;
   }
 
-  /** The review's store: rows cached per name, unknown names read within a budget. */
+  /** The review's store: rows cached per name, unknown names read within a budget, one read per name at a time. */
   async function lookupToken(clusterId: string, name: string): Promise<TokenRow | undefined> {
     const key = TtlCache.keyOf(clusterId, name);
     const cached = rows.get(key);
     if (cached) return cached.row;
+    let pending = pendingLookups.get(key);
+    if (!pending) {
+      pending = readToken(clusterId, name, key).finally(() => pendingLookups.delete(key));
+      pendingLookups.set(key, pending);
+    }
+    return pending;
+  }
+
+  async function readToken(clusterId: string, name: string, key: string): Promise<TokenRow | undefined> {
     if (!knownNames.get(key)) {
       const now = deps.elapsed();
       let bucket = lookupBuckets.get(clusterId);

@@ -114,6 +114,13 @@ describe('a caller without a valid credential', () => {
     expect(store.calls.getCluster).toBe(100); // TTL 0: the registry is read every time, so a removal is seen at once
   });
 
+  it('verifies a burst of concurrent checks of the real credential once, so a cold container does not throttle its own apiserver', async () => {
+    const { authenticator, store } = setup({ callerChecksPerSecond: 1 });
+    const results = await Promise.allSettled(Array.from({ length: 20 }, () => authenticator.checkCaller('c-abc12', cluster.authorization)));
+    expect(results.filter((result) => result.status === 'rejected')).toEqual([]);
+    expect(store.calls.getCluster).toBe(1);
+  });
+
   it('stops accepting a verified credential as soon as it is removed from the registry', async () => {
     const { authenticator, store, advance } = setup({ cacheTtlSeconds: 10 });
     await authenticator.checkCaller('c-abc12', cluster.authorization);
@@ -238,6 +245,14 @@ describe('a flood of Rancher-shaped tokens for unknown names', () => {
     expect(store.calls.getToken).toBe(40);
     for (let c = 0; c < 20; c += 1) for (let i = 0; i < 50; i += 1) await authenticator.reviewToken(`c-x${c}`, randomRancherToken());
     expect(store.calls.getToken).toBe(100);
+  });
+
+  it('reads a name once for a burst of concurrent reviews, and spends the budget once', async () => {
+    const { authenticator, store } = setup({ unknownNameLookupsPerSecond: 1, unknownNameLookupsPerSecondTotal: 1 });
+    store.putToken(tokenRow({ name: 'kubeconfig-u-new' }));
+    const decisions = await Promise.all(Array.from({ length: 20 }, () => authenticator.reviewToken('c-abc12', `kubeconfig-u-new:${DEFAULT_SECRET}`)));
+    expect(decisions.map((decision) => decision.outcome)).toEqual(Array(20).fill('accepted'));
+    expect(store.calls.getToken).toBe(1);
   });
 
   it('reads a name once per cache TTL however many secrets are tried with it', async () => {
