@@ -64,6 +64,38 @@ try {
   serveCommands(
     { tableName },
     {
+      /** Diagnostic: the product's adapter lists every cluster's tokens and users (all clusters at once), no store. */
+      async listOnly(): Promise<{ wallMs: number; objects: number }> {
+        const registered = await store.listClusters();
+        const began = performance.now();
+        const counts = await Promise.all(
+          registered.map(async (cluster) => {
+            const source = await openSource(cluster, AbortSignal.timeout(120_000));
+            const [tokens, users] = await Promise.all([source.listTokens(), source.listUserAttributes()]);
+            return tokens.items.length + users.items.length;
+          }),
+        );
+        return { wallMs: performance.now() - began, objects: counts.reduce((sum, count) => sum + count, 0) };
+      },
+      /**
+       * Diagnostic: the rows the sync wrote, read back and written again into an empty table through the
+       * store's own batch writer, one stream per cluster at once (as the sync's clusters run).
+       */
+      async bareWrites(): Promise<{ wallMs: number; rows: number }> {
+        const registered = await store.listClusters();
+        const copies = await Promise.all(
+          registered.map(async (cluster) => {
+            const rows = await store.readClusterRows(cluster.clusterId);
+            return [...rows.tokens, ...rows.users, ...rows.secrets] as TableItem[];
+          }),
+        );
+        const copyTable = await benchTable(endpoint, `${tableName}-bare`);
+        const began = performance.now();
+        await Promise.all(copies.map((rows) => copyTable.store.batchWrite(rows, [])));
+        const wallMs = performance.now() - began;
+        copyTable.close();
+        return { wallMs, rows: copies.reduce((sum, rows) => sum + rows.length, 0) };
+      },
       async sync(): Promise<SyncRun> {
         for (const key of Object.keys(writes) as Array<keyof typeof writes>) writes[key] = 0;
         const began = performance.now();
