@@ -185,6 +185,7 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
 
   const server = createServer((request, response) => {
     const work = serve(request, response).catch((error: unknown) => {
+      if (request.destroyed && !request.complete) return; // the client went away mid-upload: nobody to answer
       options.onHandlerError?.(error);
       if (!response.headersSent) writeJson(response, 500, { error: { code: 500, message: 'internal error' } });
       else response.destroy();

@@ -165,3 +165,23 @@ function chunkedPost(port: number, size: number): Promise<{ status: number; body
     pump();
   });
 }
+
+describe('startLocalServer with a client that goes away', () => {
+  it('does not report an upload cut short as a handler failure', async () => {
+    const reported: unknown[] = [];
+    let calls = 0;
+    const server = await startLocalServer({ handler: async () => ((calls += 1), { statusCode: 200, body: '' }), onHandlerError: (error) => reported.push(error) });
+    await new Promise<void>((resolve) => {
+      const req = request({ host: '127.0.0.1', port: server.port, method: 'POST', path: '/v1/clusters/c-1/authenticate', headers: { 'content-length': '1000' } });
+      req.on('error', () => resolve());
+      req.write('{"partial":');
+      setTimeout(() => {
+        req.destroy();
+        setTimeout(resolve, 100);
+      }, 50);
+    });
+    await server.close();
+    expect(calls).toBe(0);
+    expect(reported).toEqual([]);
+  });
+});
