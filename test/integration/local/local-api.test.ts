@@ -87,6 +87,17 @@ describe('the local API over HTTP, filled by the CLI', () => {
     expect(body.status.authenticated).toBe(true);
   });
 
+  it('imports from standard input, as piped from kubectl, and --dry-run writes nothing', async () => {
+    const piped = (await import('node:fs')).readFileSync(fixture('import/after-removal.yaml'), 'utf8');
+    const before = await stack.store.readClusterRows('c-pipe');
+    const dry = await runCli(['import', 'c-pipe', '-', '--dry-run'], { env, stdin: piped });
+    expect(dry.stdout).toBe('dry run, would have: created 2, updated 0, unchanged 0, deleted 0\n');
+    expect(await stack.store.readClusterRows('c-pipe')).toEqual(before);
+    const real = await runCli(['import', 'c-pipe', '-'], { env, stdin: piped });
+    expect(real.stdout).toBe('created 2, updated 0, unchanged 0, deleted 0\n');
+    expect((await stack.store.readClusterRows('c-pipe')).tokens.map((token) => token.name)).toEqual(['kubeconfig-u-abc12xyz']);
+  });
+
   it('refuses a disabled token with a reason, and a ServiceAccount JWT silently', async () => {
     expect((await status(await stack.review('c-a', credentials['c-a'], DISABLED))).body.status).toEqual({
       authenticated: false,
