@@ -100,11 +100,13 @@ export function stringOption(input: CommandInput, name: string): string | undefi
   return typeof value === 'string' ? value : undefined;
 }
 
+/** Every value of a repeatable string option, in order; empty when absent. */
 export function stringsOption(input: CommandInput, name: string): string[] {
   const value = input.values[name];
   return Array.isArray(value) ? value : typeof value === 'string' ? [value] : [];
 }
 
+/** Whether a boolean option was given. */
 export function flag(input: CommandInput, name: string): boolean {
   return input.values[name] === true;
 }

@@ -11,6 +11,7 @@ export const TABLE_OPTIONS: Record<string, OptionDef> = {
   region: { type: 'string', value: 'REGION', description: 'AWS region (env AWS_REGION; default us-east-1)' },
 };
 
+/** `-o table|json` for commands that print lists or decisions. */
 export const OUTPUT_OPTION: Record<string, OptionDef> = {
   output: { type: 'string', short: 'o', value: 'FORMAT', description: 'table (default) or json' },
 };
@@ -38,6 +39,7 @@ export function clusterIdArgument(raw: string | undefined): string {
   throw new UsageError(`invalid cluster id "${raw ?? ''}": expected a lower-case DNS label of at most 63 characters, like c-m-abc12xyz or local`);
 }
 
+/** The `--output` format of list-like commands. */
 export function outputFormat(input: CommandInput): 'table' | 'json' {
   return parseValue(z.enum(['table', 'json'], { error: 'expected table or json' }), stringOption(input, 'output') ?? 'table', '--output');
 }
@@ -55,6 +57,7 @@ export const durationSchema = z
   })
   .refine((ms) => ms <= 10 * 365 * UNIT_MS.d, 'at most 10 years');
 
+/** A TCP port; 0 asks the system for a free one. */
 export const portSchema = z.coerce
   .number({ error: 'expected a port number' })
   .int('expected a port number')
