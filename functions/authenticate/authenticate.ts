@@ -317,7 +317,7 @@ export function createAuthenticator(deps: AuthenticatorDeps): Authenticator {
     }
     const common = { clusterId, tokenName: decision.tokenName, outcome: decision.outcome, cached, latencyMs };
     if (decision.outcome === 'accepted') log.info('token accepted', { ...common, user: decision.user.username });
-    else log.info('token refused', { ...common, user: decision.userName, reason: decision.reason, message: REFUSAL_MESSAGES[decision.reason] });
+    else log.info('token refused', { ...common, user: decision.userName, reason: decision.reason, statusError: REFUSAL_MESSAGES[decision.reason] });
   }
 
   /** A cached acceptance ends when the token expires, even inside the cache TTL. */
