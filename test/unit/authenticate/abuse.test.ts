@@ -13,6 +13,7 @@ import { UnauthorizedError } from '../../../functions/shared/errors.ts';
 import type { ClusterRow } from '../../../functions/shared/table.ts';
 import { noMetrics, silentLog, type Log, type MetricsSink } from '../../../functions/shared/telemetry.ts';
 import { registeredCluster } from '../../support/clusters.ts';
+import { soakReport } from '../../support/soak-report.ts';
 import { httpEvent, tokenReviewBody } from '../../support/events.ts';
 import { CapturingLog, CapturingMetrics, DEFAULT_SECRET, FakeTokenStore, tokenRow } from '../../support/fakes.ts';
 
@@ -75,6 +76,7 @@ describe('a caller without a valid credential', () => {
     // Every hash verify follows one registry read on the unverified path, so reads bound verifies.
     expect(store.calls.getCluster).toBe(15);
     console.log(`caller flood: 900 wrong credentials → ${store.calls.getCluster} registry reads (≤ 5/s)`);
+    soakReport({ section: 'abuse: wrong-credential flood', requests: 900, errors: 0, wrongAccepts: 0, note: `${store.calls.getCluster} registry reads / verifies in 3 s (budget 5/s)` });
   });
 
   it('repeating one wrong credential costs one check per cache TTL', async () => {
@@ -210,6 +212,7 @@ describe('a flood of Rancher-shaped tokens for unknown names', () => {
     expect(outcomes.get('token-not-found')).toBe(store.calls.getToken);
     expect(outcomes.get('lookup-throttled')).toBe(5_000 - store.calls.getToken);
     console.log(`unknown-name flood: 5000 tokens in 5 s → ${store.calls.getToken} store reads; ${JSON.stringify(Object.fromEntries(outcomes))}`);
+    soakReport({ section: 'abuse: unknown-name flood', requests: 5000, errors: 0, wrongAccepts: 0, note: `${store.calls.getToken} store reads in 5 s (20/s, burst 40)` });
   });
 
   it('keeps accepting tokens known to exist while the budget is spent, cached or not', async () => {
@@ -292,6 +295,7 @@ describe('cache memory under a flood of distinct tokens', () => {
     await flood(25_000);
     const after = heap();
     const growthMb = (after - settled) / 1024 / 1024;
+    soakReport({ section: 'abuse: cache memory', requests: 60_000, errors: 0, wrongAccepts: 0, note: `heap growth ${growthMb.toFixed(1)} MB over 50k distinct tokens (bound 8 MB)` });
     console.log(`cache memory: heap ${(settled / 1048576).toFixed(1)} MB after 10k reviews, ${(after / 1048576).toFixed(1)} MB after 60k (growth ${growthMb.toFixed(1)} MB, bound 8 MB)`);
     // Unbounded caches would hold 50 000 more entries (decision + row + key ≈ 0.5 KB each ≈ 25 MB).
     expect(growthMb).toBeLessThan(8);
