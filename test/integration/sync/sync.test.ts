@@ -344,6 +344,21 @@ describe('sync over real sockets', () => {
       await writeFile(file, a.server.kubeconfig({ token: SYNC_TOKEN }));
     }
   });
+
+  it("marks a user's attribute needsRefresh once Rancher's debounce has passed since the user's last refresh and a use", async () => {
+    const c = cluster('c-int-c');
+    // tokens 5 and 205 belong to user 5, refreshed long ago (seed: 2026-01-01)
+    await table.store.recordUse('c-int-c', tokenName(205), new Date(), new Date());
+    c.server.resetLog();
+
+    const summary = await syncer({ writeBack: { ...DEFAULT_SYNC_OPTIONS.writeBack, refreshDebounceSeconds: 600 } }).syncAll({ clusterIds: ['c-int-c'] });
+
+    expect(summary.clusters[0]?.writeBack.needsRefreshPatched).toBe(1);
+    expect(c.server.patches.filter((patch) => patch.resource === 'clusteruserattributes')).toEqual([
+      expect.objectContaining({ name: userOf(205), contentType: 'application/merge-patch+json', patch: { needsRefresh: true } }),
+    ]);
+    expect(c.server.get('clusteruserattributes', userOf(205))?.needsRefresh).toBe(true);
+  });
 });
 
 /** The store's sync methods as a plain object, so a test can replace one of them. */
