@@ -219,7 +219,11 @@ export function createSyncer(deps: SyncDeps) {
     current: ClusterRows;
   }
 
-  /** Lists, derives, plans and writes one cluster. Throws on any failure before its writes start. */
+  /**
+   * Lists, derives, plans and writes one cluster. A failure before the writes (listing, reading the rows,
+   * reading Secrets) leaves every row as it was; one during the writes leaves what was written, each row
+   * whole, and the next run converges from there.
+   */
   async function mirrorCluster(source: ClusterSource, signal: AbortSignal, result: ClusterSyncResult): Promise<Mirrored> {
     const clusterId = source.clusterId;
     const [tokens, users] = await Promise.all([source.listTokens({ signal }), source.listUserAttributes({ signal })]);
