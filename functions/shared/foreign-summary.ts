@@ -50,7 +50,10 @@ export class ForeignTokenSummary {
     if (this.total === 0 || this.windowStart === undefined) return undefined;
     const byCluster: ForeignTokenReport['byCluster'] = {};
     for (const offender of this.offenders.values()) {
-      const kinds = (byCluster[offender.clusterId] ??= {});
+      // Own properties only: a cluster id such as "constructor" (a valid DNS label) must not reach Object's.
+      const kinds = Object.hasOwn(byCluster, offender.clusterId)
+        ? (byCluster[offender.clusterId] as Record<string, number>)
+        : (byCluster[offender.clusterId] = {});
       kinds[offender.kind] = (kinds[offender.kind] ?? 0) + offender.count;
     }
     const report: ForeignTokenReport = {

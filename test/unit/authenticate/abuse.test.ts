@@ -269,6 +269,17 @@ describe('a flood of Rancher-shaped tokens for unknown names', () => {
   });
 });
 
+describe('cluster ids that name Object.prototype members', () => {
+  it('summarises foreign tokens of a cluster called "constructor" without touching Object', async () => {
+    const { authenticator, log, advance } = setup({ foreignSummaryIntervalSeconds: 1 });
+    await authenticator.reviewToken('constructor', 'not-a-rancher-token');
+    advance(1_000);
+    await authenticator.reviewToken('constructor', 'not-a-rancher-token');
+    expect((Object as unknown as Record<string, unknown>).opaque).toBeUndefined();
+    expect(log.withMessage('foreign tokens refused')[0]!.attributes).toMatchObject({ total: 2, byCluster: { constructor: { opaque: 2 } } });
+  });
+});
+
 describe('cache memory under a flood of distinct tokens', () => {
   it('stays bounded: heap after 30 000 distinct tokens is within a few MB of heap after 5 000', async () => {
     setFlagsFromString('--expose-gc');
