@@ -39,7 +39,7 @@ export async function buildWorld(now = new Date('2026-11-26T00:00:00Z')): Promis
     const { credential, record } = await issueCredential(randomBytes, now);
     clusters.push({ ...keys.cluster(clusterId), kind: 'cluster', clusterId, createdAt: now.toISOString(), credentials: [record], rev: 0 });
     authorization[clusterId] = `Bearer ${credential}`;
-    secrets.push(credential, credential.split('_')[2]!, record.hash);
+    secrets.push(credential, credential.slice('tgc_'.length + 11), record.hash); // tgc_<10-char id>_<secret>; the secret may contain '_'
   }
   for (const hash of [HASH_D_SHA3, HASH_C_SHA3, HASH_C_SHA256]) secrets.push(hash.split(':').at(-1)!);
   const tokens = [
@@ -156,6 +156,7 @@ export function pathArbitrary(): fc.Arbitrary<string> {
       ),
     },
     { weight: 2, arbitrary: fc.string({ unit: 'grapheme', maxLength: 30 }).map((s) => encodeURIComponent(s)) },
+    { weight: 1, arbitrary: fc.constantFrom('constructor', 'prototype', '__proto__', 'valueof', 'tostring') },
     { weight: 1, arbitrary: fc.webSegment() },
   );
   return fc.oneof(
@@ -212,13 +213,20 @@ export function requestArbitrary(world: World): fc.Arbitrary<HostileRequest> {
       });
       return { body, review: kind === 'TokenReview' ? { token, apiVersion } : undefined, secrets };
     });
-  const otherBody = fc.oneof(
-    fc.jsonValue().map((v) => JSON.stringify(v) ?? 'null'),
-    fc.string({ unit: 'binary', maxLength: 200 }),
-    fc.constantFrom('', '{', 'null', '[]', '{"kind":"TokenReview"}', '{"kind":"TokenReview","spec":{"token":7}}', '{"kind":"TokenReview","spec":null}'),
-    fc.integer({ min: 60_000, max: 200_000 }).map((n) => JSON.stringify({ kind: 'TokenReview', spec: { token: 'x'.repeat(n) } })),
-  ).map((body) => ({ body, review: undefined, secrets: [] as string[] }));
-  const body = fc.oneof({ weight: 8, arbitrary: reviewBody }, { weight: 2, arbitrary: otherBody });
+  const otherBody = fc
+    .oneof(
+      fc.jsonValue().map((v) => JSON.stringify(v) ?? 'null'),
+      fc.string({ unit: 'binary', maxLength: 200 }),
+      fc.constantFrom('', '{', 'null', '[]', '{"kind":"TokenReview"}', '{"kind":"TokenReview","spec":{"token":7}}', '{"kind":"TokenReview","spec":null}'),
+    )
+    .map((body) => ({ body, review: undefined as HostileRequest['review'], secrets: [] as string[] }));
+  // Around the 64 KiB limit: under it, a (foreign) TokenReview; over it, 413.
+  const hugeBody = fc.integer({ min: 60_000, max: 200_000 }).map((n) => ({
+    body: JSON.stringify({ kind: 'TokenReview', spec: { token: 'x'.repeat(n) } }),
+    review: { token: 'x'.repeat(n), apiVersion: undefined } as HostileRequest['review'],
+    secrets: [] as string[],
+  }));
+  const body = fc.oneof({ weight: 8, arbitrary: reviewBody }, { weight: 2, arbitrary: otherBody }, { weight: 1, arbitrary: hugeBody });
   const encoding = fc.constantFrom('plain', 'plain', 'base64', 'base64-garbage', 'absent');
 
   const chaotic = fc.record({ method, path: pathArbitrary(), authorization, headerName, extraHeaders, body, encoding });
@@ -301,6 +309,7 @@ export function expectedUser(world: World, request: HostileRequest): string | un
     return undefined;
   }
   const credential = Object.entries(request.headers).find(([k]) => k.toLowerCase() === 'authorization')?.[1];
+  if (!Object.hasOwn(world.authorization, clusterId)) return undefined; // e.g. a cluster id "constructor"
   const expectedCredential = world.authorization[clusterId];
   const credentialOk = expectedCredential !== undefined && credential !== undefined && /^bearer +(\S+) *$/i.exec(credential)?.[1] === expectedCredential.slice(7);
   if (!credentialOk) return undefined;
@@ -351,10 +360,14 @@ export function violations(world: World, request: HostileRequest, reply: Reply, 
   if (mustAccept && user !== undefined && json?.status?.authenticated !== true) {
     problems.push(`LOCKED OUT: valid ${user} got ${reply.statusCode} ${reply.body.slice(0, 200)}`);
   }
-  const secrets = [...world.secrets, ...request.secrets];
+  // Only strings long enough to be meaningful: a short one would match innocent text by chance.
+  const secrets = [...world.secrets, ...request.secrets].filter((secret) => secret.length >= 12);
   for (const secret of secrets) {
     if (reply.body.includes(secret)) problems.push(`reply contains a secret (${secret.slice(0, 4)}…)`);
-    if (logText.includes(secret)) problems.push(`log contains a secret (${secret.slice(0, 4)}…)`);
+    if (logText.includes(secret)) {
+      const at = logText.indexOf(secret);
+      problems.push(`log contains a secret (${secret.slice(0, 4)}…): …${logText.slice(Math.max(0, at - 120), at + 20)}`);
+    }
   }
   return problems;
 }
