@@ -224,10 +224,11 @@ describe('a cluster that fails', () => {
     await standardCluster('c-fast');
     slow.hangListings = true;
 
-    const summary = await syncer({ clusterTimeoutMs: 300, concurrency: 1 }).syncAll();
+    // generous, so that the healthy cluster finishes well inside it even on a loaded machine
+    const summary = await syncer({ clusterTimeoutMs: 2500, concurrency: 1 }).syncAll();
 
     const byId = Object.fromEntries(summary.clusters.map((result) => [result.clusterId, result]));
-    expect(byId['c-slow']).toMatchObject({ outcome: 'failed', error: 'cluster c-slow: sync timed out after 0.3 s' });
+    expect(byId['c-slow']).toMatchObject({ outcome: 'failed', error: 'cluster c-slow: sync timed out after 2.5 s' });
     expect(byId['c-fast']).toMatchObject({ outcome: 'ok' });
     expect(await table.store.readClusterRows('c-slow')).toMatchObject({ tokens: [] });
   });
