@@ -26,6 +26,9 @@ export function createDocumentClient(options: DynamoDbClientOptions): DynamoDBDo
     requestHandler: {
       connectionTimeout: options.connectionTimeoutMs ?? 250,
       requestTimeout: options.requestTimeoutMs ?? 500,
+      // Without this, @smithy/node-http-handler 4.x only logs a warning when requestTimeout passes and the
+      // attempt keeps waiting: a hung connection then eats the whole deadline instead of being retried.
+      throwOnRequestTimeout: true,
     },
   });
   return DynamoDBDocumentClient.from(client, {

@@ -167,6 +167,19 @@ describe('authenticate against a failing DynamoDB', () => {
     proxy.set({ kind: 'pass' });
   });
 
+  it('cuts a hung attempt at the per-attempt timeout and answers from the retry, inside the deadline', async () => {
+    const { handler } = makeHandler(10);
+    proxy.set({ kind: 'pass' });
+    await review(handler, ALICE, 'healthy'); // the caller check is cached; only the token read goes out
+    const first = proxy.counts.requests + 1;
+    proxy.setPolicy((n) => (n === first ? { kind: 'hang' } : { kind: 'pass' }));
+    const reply = await review(handler, BOB, 'one hung attempt, then healthy');
+    expect(proxy.counts.hang).toBeGreaterThan(0);
+    expect(reply.status).toBe(200);
+    expect(reply.accepted).toBe(true);
+    proxy.set({ kind: 'pass' });
+  });
+
   it('never accepts wrongly while faults come and go at random, and converges once they stop', async () => {
     const { handler } = makeHandler(0); // nothing cached: every review goes through the faults
     const kinds = FAULTS.filter(([, f]) => f.kind !== 'slow' && f.kind !== 'hang').map(([, f]) => f);
