@@ -56,8 +56,8 @@ export const DEFAULT_AUTHENTICATOR_OPTIONS: AuthenticatorOptions = {
 const MAX_TRACKED_CLUSTERS = 1_000;
 /** Caller credentials a container remembers as verified (see `verifiedCallers`). */
 const MAX_VERIFIED_CALLERS = 1_000;
-/** How long a name found in the store counts as known (exempt from the unknown-name budget). */
-const KNOWN_NAME_SECONDS = 3_600;
+/** How long a name found in the store counts as known (exempt from the unknown-name budget), and a verified caller credential is remembered. */
+const REMEMBER_SECONDS = 3_600;
 
 /**
  * A token bucket over the monotonic clock: `rate` tokens per second, holding at most `burst`.
@@ -140,7 +140,7 @@ export function createAuthenticator(deps: AuthenticatorDeps): Authenticator {
   // hash it matched), so re-checking it after the cache TTL costs one registry read and no argon2 verify,
   // and is never throttled: a flood of wrong credentials cannot lock the real apiserver out of a warm
   // container. Only unverified credentials spend the per-cluster and per-container budgets.
-  const verifiedCallers = new TtlCache<{ recordDigest: string }>(KNOWN_NAME_SECONDS, MAX_VERIFIED_CALLERS, deps.elapsed);
+  const verifiedCallers = new TtlCache<{ recordDigest: string }>(REMEMBER_SECONDS, MAX_VERIFIED_CALLERS, deps.elapsed);
   const unknownClusters = new TtlCache<{ unknown: true }>(options.cacheTtlSeconds, 1_000, deps.elapsed);
   const callerBudget = new LRUCache<string, { second: number; used: number }>({ max: MAX_TRACKED_CLUSTERS });
   const callerTotal = { second: -1, used: 0 };
@@ -150,7 +150,7 @@ export function createAuthenticator(deps: AuthenticatorDeps): Authenticator {
   // secrets for one name cost one read per TTL, and a missing name is not read again within it. Names
   // not known to exist spend a token bucket per cluster and one per container (see SECURITY.md).
   const rows = new TtlCache<{ row: TokenRow | undefined }>(options.cacheTtlSeconds, options.cacheMaxEntries, deps.elapsed);
-  const knownNames = new TtlCache<{ known: true }>(KNOWN_NAME_SECONDS, options.cacheMaxEntries, deps.elapsed);
+  const knownNames = new TtlCache<{ known: true }>(REMEMBER_SECONDS, options.cacheMaxEntries, deps.elapsed);
   const lookupRate = options.unknownNameLookupsPerSecond ?? DEFAULT_AUTHENTICATOR_OPTIONS.unknownNameLookupsPerSecond ?? 20;
   const lookupRateTotal =
     options.unknownNameLookupsPerSecondTotal ?? DEFAULT_AUTHENTICATOR_OPTIONS.unknownNameLookupsPerSecondTotal ?? 100;
