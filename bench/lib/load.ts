@@ -34,8 +34,8 @@ export async function closedLoop(op: (index: number) => Promise<void>, options: 
   const deadline = start + options.durationMs;
   async function worker(): Promise<void> {
     for (;;) {
-      if (next >= options.maxOps) return;
       await nextTurn();
+      if (next >= options.maxOps) return;
       const began = performance.now();
       if (began >= deadline) return;
       const index = next++;

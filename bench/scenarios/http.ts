@@ -13,7 +13,7 @@ const CLUSTER = 'c-bench';
 const PATH = `/v1/clusters/${CLUSTER}/authenticate`;
 
 const PLANS = {
-  full: { rounds: 4, roundMs: 3000, connections: 16 },
+  full: { rounds: 4, roundMs: 2500, connections: 16 },
   quick: { rounds: 2, roundMs: 600, connections: 16 },
 };
 

@@ -36,6 +36,17 @@ export async function inProcessScenarios(context: Context): Promise<Row[]> {
         ...(notes ? { notes } : {}),
       });
 
+    /** One comparison and its rows; a failure becomes an ERROR row of its own instead of ending the group. */
+    const guarded = async (name: string, work: () => Promise<void>) => {
+      try {
+        await work();
+      } catch (error) {
+        const message = error instanceof Error ? (error.message.split('\n')[0] ?? '') : String(error);
+        context.progress(`in-process: ${name} failed: ${error instanceof Error ? error.stack : message}`);
+        rows.push({ group: GROUP, scenario: name, verdict: 'ERROR', notes: [message] });
+      }
+    };
+
     const output = async (kind: 'foreign' | 'hit') => {
       const count = context.quick ? 500 : 2000;
       const settle = () => new Promise((resolve) => setTimeout(resolve, 200));
@@ -48,33 +59,47 @@ export async function inProcessScenarios(context: Context): Promise<Row[]> {
       const o = worker.output;
       return `each review writes ${per(o.stdoutLines, before.stdoutLines).toFixed(1)} lines (${per(o.stdoutBytes, before.stdoutBytes).toFixed(0)} bytes) on stdout and ${per(o.stderrLines, before.stderrLines).toFixed(1)} lines (${per(o.stderrBytes, before.stderrBytes).toFixed(0)} bytes) on stderr`;
     };
-    const foreign = await compare('foreign');
-    rows.push(pair(foreign, 1, 0.5, [await output('foreign')]));
-    const hit = await compare('hit');
-    rows.push(pair(hit, 1, 0.4, [await output('hit')]));
-    const quiet = await compare('quiet');
-    rows.push(pair(quiet, 1, undefined, ['diagnostic: the same handler with a silent log and no metrics (what the Powertools log and EMF lines cost)']));
-    rows.push(pair(quiet, 2));
-    const miss = await compare('miss');
-    rows.push(
-      pair(miss, 1, 0.8, [
-        'every review is a distinct token (fresh container each round); UNKNOWN_NAME_LOOKUPS_PER_SECOND(_TOTAL) raised so the budget for names a container has not seen does not cap the loop',
-      ]),
-    );
-    rows.push(pair(miss, 2, undefined, ['diagnostic: the two store calls an accepted miss waits for (GetItem, then the conditional lastUsedAt UpdateItem), bare']));
-    const scrypt = await compare('scrypt');
-    rows.push(pair(scrypt, 1, 50));
-    const refusals = await compare('refusals');
-    rows.push(pair(refusals, 1, undefined, ['a distinct wrong secret per review on names this container has seen (their rows are cached)']));
-    const unknown = refusals.summaries[2];
-    const throttled = refusals.throttled['unknown token name'] ?? 0;
-    rows.push(
-      pair(refusals, 2, undefined, [
-        `a distinct unknown name per review at the default budget (20 lookups/s per cluster, fresh container each round): ${throttled.toLocaleString('en-US')} of ${(unknown?.ops ?? 0).toLocaleString('en-US')} answers were 'lookup-throttled' (no store read), the rest 'token not found'`,
-      ]),
-    );
-    const argon2 = await compare('argon2');
-    rows.push(pair(argon2, 1, undefined, ['distinct token names sharing one argon2id hash (OWASP m=19456 KiB, t=2, p=1): one verify per review']));
+    await guarded('foreign JWT', async () => {
+      const foreign = await compare('foreign');
+      rows.push(pair(foreign, 1, 0.5, [await output('foreign')]));
+    });
+    await guarded('$3 cache hit', async () => {
+      const hit = await compare('hit');
+      rows.push(pair(hit, 1, 0.4, [await output('hit')]));
+    });
+    await guarded('telemetry off', async () => {
+      const quiet = await compare('quiet');
+      rows.push(pair(quiet, 1, undefined, ['diagnostic: the same handler with a silent log and no metrics (what the Powertools log and EMF lines cost)']));
+      rows.push(pair(quiet, 2));
+    });
+    await guarded('$3 cache miss', async () => {
+      const miss = await compare('miss');
+      rows.push(
+        pair(miss, 1, 0.8, [
+          'every review is a distinct token (fresh container each round); UNKNOWN_NAME_LOOKUPS_PER_SECOND(_TOTAL) raised so the budget for names a container has not seen does not cap the loop',
+        ]),
+      );
+      rows.push(pair(miss, 2, undefined, ['diagnostic: the two store calls an accepted miss waits for (GetItem, then the conditional lastUsedAt UpdateItem), bare']));
+    });
+    await guarded('$1 scrypt repeated', async () => {
+      const scrypt = await compare('scrypt');
+      rows.push(pair(scrypt, 1, 50));
+    });
+    await guarded('wrong secret / unknown token name', async () => {
+      const refusals = await compare('refusals');
+      rows.push(pair(refusals, 1, undefined, ['a distinct wrong secret per review on names this container has seen (their rows are cached)']));
+      const unknown = refusals.summaries[2];
+      const throttled = refusals.throttled['unknown token name'] ?? 0;
+      rows.push(
+        pair(refusals, 2, undefined, [
+          `a distinct unknown name per review at the default budget (20 lookups/s per cluster, fresh container each round): ${throttled.toLocaleString('en-US')} of ${(unknown?.ops ?? 0).toLocaleString('en-US')} answers were 'lookup-throttled' (no store read), the rest 'token not found'`,
+        ]),
+      );
+    });
+    await guarded('argon2id cache miss', async () => {
+      const argon2 = await compare('argon2');
+      rows.push(pair(argon2, 1, undefined, ['distinct token names sharing one argon2id hash (OWASP m=19456 KiB, t=2, p=1): one verify per review']));
+    });
   } finally {
     await worker.stop();
   }

@@ -38,7 +38,7 @@ export interface InProcessPlan {
 }
 
 export const IN_PROCESS_PLANS: Record<'full' | 'quick', InProcessPlan> = {
-  full: { rounds: 4, concurrency: 8, roundMs: 1500, slowRoundMs: 2000, hitPool: 32, missPool: 8000, argon2Pool: 600 },
+  full: { rounds: 4, concurrency: 8, roundMs: 1000, slowRoundMs: 1500, hitPool: 32, missPool: 8000, argon2Pool: 600 },
   quick: { rounds: 2, concurrency: 8, roundMs: 250, slowRoundMs: 300, hitPool: 32, missPool: 2500, argon2Pool: 150 },
 };
 
