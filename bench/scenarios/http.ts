@@ -3,7 +3,8 @@ import { rancherSecret, scryptHash, serviceAccountJwt, sha3Tokens, sharedHashTok
 import { Connection, postBytes, type Reply } from '../lib/http-client.ts';
 import { alternate, closedLoop, ServerError, type Contender } from '../lib/load.ts';
 import { throughputRow, type Row } from '../lib/report.ts';
-import { benchTable, seedCluster, seedRows } from '../lib/seed.ts';
+import { benchTable, seedRows } from '../lib/seed.ts';
+import { registeredCluster } from '../../test/support/clusters.ts';
 import { summarize } from '../lib/stats.ts';
 import { tokenReviewBody } from '../../test/support/events.ts';
 import type { Context } from './inprocess.ts';
@@ -46,17 +47,23 @@ const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MB`;
 export async function httpScenarios(context: Context): Promise<Row[]> {
   const plan = PLANS[context.quick ? 'quick' : 'full'];
   context.progress('loopback HTTP: starting the local server and the bare server');
-  const local = await startWorker<{ apiUrl: string; dynamoEndpoint: string; tableName: string }>('local-server.ts');
+  type LocalReady = { apiUrl: string; dynamoEndpoint: string; tableName: string };
+  const local = await startWorker<LocalReady>('local-server.ts');
+  const quiet = await startWorker<LocalReady>('local-server.ts', [], { BENCH_SILENT_LOG: '1' });
   const bare = await startWorker<{ port: number }>('bare-server.ts');
   const connections: Connection[] = [];
   try {
-    const table = await benchTable(local.ready.dynamoEndpoint, local.ready.tableName);
-    const authorization = await seedCluster(table, CLUSTER);
     const hits = sha3Tokens(CLUSTER, 'hit', 32);
     const scryptSecret = rancherSecret();
     const scrypt = sharedHashTokens(CLUSTER, 'scrypt', 1, await scryptHash(scryptSecret), scryptSecret);
-    await seedRows(table, [...hits.rows, ...scrypt.rows]);
-    table.close();
+    // Both local servers get the same cluster (same credential) and rows.
+    const { row: clusterRow, authorization } = await registeredCluster(CLUSTER);
+    for (const server of [local, quiet]) {
+      const table = await benchTable(server.ready.dynamoEndpoint, server.ready.tableName);
+      await table.store.createCluster(clusterRow);
+      await seedRows(table, [...hits.rows, ...scrypt.rows]);
+      table.close();
+    }
 
     const request = (token: string) => postBytes('127.0.0.1', PATH, { Authorization: authorization }, tokenReviewBody(token));
     const pools: Record<Kind, Buffer[]> = {
@@ -73,6 +80,7 @@ export async function httpScenarios(context: Context): Promise<Row[]> {
     };
 
     const localPort = Number(new URL(local.ready.apiUrl).port);
+    const quietPort = Number(new URL(quiet.ready.apiUrl).port);
     const rssBefore = { local: local.rss(), bare: bare.rss() };
 
     // Before any unknown name spends the container's lookup budget: every real name once, checked in full.
@@ -81,12 +89,14 @@ export async function httpScenarios(context: Context): Promise<Row[]> {
       const text = reply.body.toString('utf8');
       if (reply.status !== 200 || !text.includes(expect) || text.includes(forbid)) throw new Error(`local server answered ${reply.status}: ${text}`);
     };
-    const probe = await Connection.open(localPort);
-    for (const bytes of [...pools.hit, ...pools.scrypt]) await check(probe, bytes, '"authenticated":true');
-    await check(probe, pools.foreign[0] as Buffer, '"authenticated":false', '"error"'); // silent: cacheable by the apiserver
-    await check(probe, pools.wrongSecret[0] as Buffer, 'invalid token secret');
-    await check(probe, pools.unknownName[0] as Buffer, '"authenticated":false');
-    probe.close();
+    for (const port of [localPort, quietPort]) {
+      const probe = await Connection.open(port);
+      for (const bytes of [...pools.hit, ...pools.scrypt]) await check(probe, bytes, '"authenticated":true');
+      await check(probe, pools.foreign[0] as Buffer, '"authenticated":false', '"error"'); // silent: cacheable by the apiserver
+      await check(probe, pools.wrongSecret[0] as Buffer, 'invalid token secret');
+      await check(probe, pools.unknownName[0] as Buffer, '"authenticated":false');
+      probe.close();
+    }
 
     /** Fresh keep-alive connections each round: the other contender's round outlasts the servers' idle timeout. */
     const contender = (name: string, port: number): Contender => {
@@ -117,10 +127,14 @@ export async function httpScenarios(context: Context): Promise<Row[]> {
       };
     };
     context.progress('loopback HTTP: mix');
-    const contenders = [contender('bare node:http constant server', bare.ready.port), contender('local server, mix', localPort)];
+    const contenders = [
+      contender('bare node:http constant server', bare.ready.port),
+      contender('local server, mix', localPort),
+      contender('local server, mix, log off', quietPort),
+    ];
     const samples = await alternate(contenders, plan.rounds);
     const rssAfter = { local: local.rss(), bare: bare.rss() };
-    const [baseline, measured] = samples.map(summarize);
+    const [baseline, measured, withoutLog] = samples.map(summarize);
     const share = Object.entries(MIX)
       .map(([kind, weight]) => `${weight}% ${kind}`)
       .join(', ');
@@ -138,9 +152,17 @@ export async function httpScenarios(context: Context): Promise<Row[]> {
           `log written by the local server: ${local.output.stdoutLines.toLocaleString('en-US')} lines, ${mb(local.output.stdoutBytes + local.output.stderrBytes)}`,
         ],
       }),
+      throughputRow({
+        group: GROUP,
+        scenario: 'local server, mix, log off',
+        measured: withoutLog as ReturnType<typeof summarize>,
+        baselineName: 'bare node:http constant server',
+        baseline: baseline as ReturnType<typeof summarize>,
+        notes: ['diagnostic: a second local server with a silent log (what the per-review log line costs over HTTP)'],
+      }),
     ];
   } finally {
     for (const connection of connections) connection.close();
-    await Promise.all([local.stop(), bare.stop()]);
+    await Promise.all([local.stop(), quiet.stop(), bare.stop()]);
   }
 }
