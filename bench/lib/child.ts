@@ -89,10 +89,13 @@ export async function startWorker<Ready>(file: string, args: string[] = [], env:
     async stop() {
       if (exited) return;
       const gone = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
+      // Closing the channel makes the worker exit by itself (running its exit hooks); signals only if it hangs.
+      if (child.connected) child.disconnect();
+      const terminate = setTimeout(() => child.kill('SIGTERM'), 2000);
+      const kill = setTimeout(() => child.kill('SIGKILL'), 4000);
       await gone;
-      clearTimeout(timer);
+      clearTimeout(terminate);
+      clearTimeout(kill);
     },
   };
   return worker;

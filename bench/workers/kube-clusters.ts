@@ -1,6 +1,6 @@
 // The downstream clusters of the sync scenario: one test Kubernetes API server per cluster (HTTPS,
 // bearer auth, paged lists) in a process of their own, filled with Rancher-shaped objects.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -23,6 +23,7 @@ const tokensPerUser = 10;
 
 try {
   const directory = mkdtempSync(join(tmpdir(), 'tokengate-bench-kube-'));
+  process.on('exit', () => rmSync(directory, { recursive: true, force: true }));
   const servers: TestKubeApiServer[] = [];
   const ready: KubeClustersReady = { clusters: [] };
   for (let index = 0; index < clusterCount; index += 1) {
