@@ -69,7 +69,7 @@ export function handlerFromEnvironment(
 ): AuthenticateHandler {
   const config = parseConfig(authenticateConfigSchema, env);
   const log = overrides.log ?? powertoolsLog('tokengate', config.LOG_LEVEL);
-  const metrics = overrides.metrics ?? powertoolsMetrics();
+  const metrics = overrides.metrics ?? powertoolsMetrics({ flushIntervalMs: config.METRICS_FLUSH_INTERVAL_SECONDS * 1000 });
   const store =
     overrides.store ??
     new DynamoDbStore(createDocumentClient({ region: config.AWS_REGION, endpoint: config.DYNAMODB_ENDPOINT }), {

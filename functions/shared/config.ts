@@ -21,6 +21,8 @@ export const authenticateConfigSchema = z.object({
   /** Total time a store call may take, retries included, before the review answers 500. */
   STORE_DEADLINE_MS: z.coerce.number().int().min(50).max(10_000).default(1000),
   LOG_LEVEL: z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR', 'debug', 'info', 'warn', 'error']).default('INFO'),
+  /** Metrics are aggregated in the container and published at most once per this interval; 0: every invocation. */
+  METRICS_FLUSH_INTERVAL_SECONDS: z.coerce.number().int().min(0).max(300).default(10),
   /** Set by the stack when the custom domain requires mutual TLS (infra/domain.yml). */
   CLIENT_CERT_REQUIRED: booleanText.default(false),
 });
