@@ -259,3 +259,10 @@ describe('token review', () => {
     expect(metrics.total('Reviews', { Outcome: 'foreign' })).toBe(1);
   });
 });
+
+describe('issued caller credentials', () => {
+  it('are stored as argon2id with light parameters (their secret is 256 random bits, not a password)', async () => {
+    const { row } = await registeredCluster('c-light');
+    expect(row.credentials[0]!.hash).toMatch(/^\$argon2id\$v=19\$m=4096,t=1,p=1\$/);
+  });
+});
