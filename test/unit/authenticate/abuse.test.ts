@@ -240,6 +240,20 @@ describe('a flood of Rancher-shaped tokens for unknown names', () => {
     expect(log.text()).not.toContain(DEFAULT_SECRET);
   });
 
+  it('tells the apiserver with status.error (so it neither caches nor retries), through the handler', async () => {
+    // per cluster: 1/s with a burst of 2; per container: 2/s
+    const { authenticator, log } = setup({ unknownNameLookupsPerSecond: 1, unknownNameLookupsPerSecondTotal: 2 });
+    const handler = makeHandler({ authenticator, log, metrics: new CapturingMetrics() });
+    const call = async () => {
+      const result = await handler(httpEvent({ path: '/v1/clusters/c-abc12/authenticate', headers: { authorization: cluster.authorization }, body: tokenReviewBody(randomRancherToken()) }));
+      return { status: result.statusCode, body: JSON.parse(result.body ?? '{}') };
+    };
+    const replies = [await call(), await call(), await call()];
+    expect(replies.map((reply) => reply.status)).toEqual([200, 200, 200]);
+    expect(replies.map((reply) => reply.body.status.error)).toEqual(['token not found', 'token not found', 'too many unknown tokens, try again later']);
+    expect(replies.every((reply) => reply.body.status.authenticated === false)).toBe(true);
+  });
+
   it('gives each cluster its own budget, within a container-wide one', async () => {
     const { authenticator, store } = setup({ unknownNameLookupsPerSecond: 10, unknownNameLookupsPerSecondTotal: 100 });
     for (let i = 0; i < 500; i += 1) await authenticator.reviewToken('c-abc12', randomRancherToken());
