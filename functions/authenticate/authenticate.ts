@@ -3,6 +3,7 @@ import { bearerCredential, credentialMatches, parseCredential, type ParsedCreden
 import { UnauthorizedError } from '../shared/errors.ts';
 import { ForeignTokenSummary } from '../shared/foreign-summary.ts';
 import { REFUSAL_MESSAGES, review, type Decision } from '../shared/review.ts';
+import { parseToken } from '../shared/token-string.ts';
 import { clusterIdSchema, type ClusterRow, type TokenRow } from '../shared/table.ts';
 import type { Log, MetricsSink } from '../shared/telemetry.ts';
 import type { TokenStore } from '../shared/token-store.ts';
@@ -15,8 +16,6 @@ export interface AuthenticatorOptions {
   allowSystemGroups: boolean;
   /** At most one lastUsedAt write per token per this interval. */
   lastUsedIntervalSeconds: number;
-  /** How long the review waits for the best-effort lastUsedAt write before answering anyway. */
-  lastUsedWaitMs: number;
   foreignSummaryIntervalSeconds: number;
   /**
    * Uncached caller checks (each an argon2id verify) allowed per cluster per second in this container,
@@ -44,7 +43,6 @@ export const DEFAULT_AUTHENTICATOR_OPTIONS: AuthenticatorOptions = {
   cacheMaxEntries: 10_000,
   allowSystemGroups: false,
   lastUsedIntervalSeconds: 60,
-  lastUsedWaitMs: 100,
   foreignSummaryIntervalSeconds: 60,
   callerChecksPerSecond: 5,
   callerChecksPerSecondTotal: 50,
@@ -52,6 +50,8 @@ export const DEFAULT_AUTHENTICATOR_OPTIONS: AuthenticatorOptions = {
   unknownNameLookupsPerSecondTotal: 100,
 };
 
+/** Best-effort lastUsedAt writes outstanding at once; past it usage records are skipped. */
+const MAX_USES_IN_FLIGHT = 32;
 /** Distinct clusters whose throttles a container keeps; least recently used ones are forgotten. */
 const MAX_TRACKED_CLUSTERS = 1_000;
 /** Caller credentials a container remembers as verified (see `verifiedCallers`). */
@@ -288,21 +288,25 @@ export function createAuthenticator(deps: AuthenticatorDeps): Authenticator {
     }
   }
 
-  async function recordUse(clusterId: string, tokenName: string): Promise<void> {
+  let usesInFlight = 0;
+
+  /**
+   * Best effort (DEVELOPERS.md rule 7): usage is informational for Rancher's UI, so the write never holds
+   * up or fails a review: it is not awaited, failures are logged and swallowed, and at most
+   * `maxUsesInFlight` writes are outstanding (a slow store drops usage records, not reviews). In Lambda a
+   * write still in flight when the reply is sent completes when the container next runs, or is lost with it.
+   */
+  function recordUse(clusterId: string, tokenName: string): void {
     const key = TtlCache.keyOf(clusterId, tokenName);
-    if (lastUseRecorded.get(key)) return;
+    if (lastUseRecorded.get(key) || usesInFlight >= MAX_USES_IN_FLIGHT) return;
     lastUseRecorded.set(key, { at: deps.elapsed() });
     const now = deps.now();
     const notBefore = new Date(now.getTime() - options.lastUsedIntervalSeconds * 1000);
-    // Best effort (DEVELOPERS.md rule 7): usage is informational for Rancher's UI, so a failed or slow
-    // write must never fail or hold up a review. We wait a little so the write usually completes before
-    // Lambda freezes the container, then answer regardless.
-    const write = store.recordUse(clusterId, tokenName, now, notBefore).catch((error: unknown) => {
-      log.warn('lastUsedAt not recorded', { clusterId, tokenName, error: errorName(error) });
-    });
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([write, new Promise<void>((resolve) => (timer = setTimeout(resolve, options.lastUsedWaitMs)))]);
-    clearTimeout(timer);
+    usesInFlight += 1;
+    store
+      .recordUse(clusterId, tokenName, now, notBefore)
+      .catch((error: unknown) => log.warn('lastUsedAt not recorded', { clusterId, tokenName, error: errorName(error) }))
+      .finally(() => (usesInFlight -= 1));
   }
 
   function report(clusterId: string, decision: Decision, cached: boolean, started: number): void {
@@ -330,6 +334,13 @@ export function createAuthenticator(deps: AuthenticatorDeps): Authenticator {
 
   async function reviewToken(clusterId: string, token: string): Promise<Decision> {
     const started = deps.elapsed();
+    // Foreign tokens are most of the traffic (SPEC §2): answer them before any hashing or cache work.
+    const parsed = parseToken(token);
+    if ('foreign' in parsed) {
+      const decision: Decision = { outcome: 'foreign', foreign: parsed.foreign };
+      report(clusterId, decision, false, started);
+      return decision;
+    }
     const key = TtlCache.keyOf(clusterId, token);
     const cachedDecision = freshFromCache(decisions.get(key));
     let decision: Decision;
@@ -348,7 +359,7 @@ export function createAuthenticator(deps: AuthenticatorDeps): Authenticator {
       }
     }
     if (!cachedDecision && decision.outcome !== 'foreign') decisions.set(key, decision);
-    if (decision.outcome === 'accepted') await recordUse(clusterId, decision.tokenName);
+    if (decision.outcome === 'accepted') recordUse(clusterId, decision.tokenName);
     report(clusterId, decision, cachedDecision !== undefined, started);
     return decision;
   }

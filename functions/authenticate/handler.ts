@@ -54,7 +54,6 @@ export function authenticatorOptions(config: AuthenticateConfig): AuthenticatorO
     cacheMaxEntries: config.CACHE_MAX_ENTRIES,
     allowSystemGroups: config.ALLOW_SYSTEM_GROUPS,
     lastUsedIntervalSeconds: config.LAST_USED_INTERVAL_SECONDS,
-    lastUsedWaitMs: 100,
     foreignSummaryIntervalSeconds: config.FOREIGN_SUMMARY_INTERVAL_SECONDS,
     callerChecksPerSecond: config.CALLER_CHECKS_PER_SECOND,
     unknownNameLookupsPerSecond: config.UNKNOWN_NAME_LOOKUPS_PER_SECOND,

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 
 /**
@@ -17,9 +17,9 @@ export class TtlCache<V extends object> {
 
   /** Digest of the parts, joined unambiguously; used as the cache key. */
   static keyOf(...parts: string[]): string {
-    const hash = createHash('sha256');
-    for (const part of parts) hash.update(`${part.length}:`).update(part);
-    return hash.digest('base64url');
+    let joined = '';
+    for (const part of parts) joined += `${part.length}:${part}`;
+    return hash('sha256', joined, 'base64url');
   }
 
   get(key: string): V | undefined {

@@ -40,7 +40,7 @@ function setup(options: Partial<AuthenticatorOptions>, clockStepMs: number) {
     metrics,
     now: () => new Date(clock),
     elapsed: () => monotonic,
-    options: { ...DEFAULT_AUTHENTICATOR_OPTIONS, lastUsedWaitMs: 0, ...options },
+    options: { ...DEFAULT_AUTHENTICATOR_OPTIONS, ...options },
   });
   const handler = makeHandler({ authenticator, log, metrics });
   const tick = () => {
