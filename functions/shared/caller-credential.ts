@@ -61,7 +61,8 @@ export async function credentialMatches(
 ): Promise<boolean> {
   const record = cluster.credentials.find((candidate) => candidate.id === presented.id);
   if (!record) return false;
-  if (record.notAfter !== undefined && Date.parse(record.notAfter) <= now.getTime()) return false;
+  // An unreadable notAfter fails closed: a credential is never valid forever by accident.
+  if (record.notAfter !== undefined && !(Date.parse(record.notAfter) > now.getTime())) return false;
   try {
     return await verifyArgon2(record.hash, presented.secret);
   } catch {
