@@ -16,12 +16,12 @@ describe('TtlCache', () => {
   });
 
   it('forgets entries after the TTL on the injected clock', () => {
-    let now = 0;
+    let now = 1_000;
     const cache = new TtlCache<{ v: number }>(10, 100, () => now);
     cache.set('k', { v: 1 });
-    now = 9_999;
+    now = 10_999;
     expect(cache.get('k')).toEqual({ v: 1 });
-    now = 10_001;
+    now = 11_001;
     expect(cache.get('k')).toBeUndefined();
   });
 
