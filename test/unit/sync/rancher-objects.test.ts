@@ -65,7 +65,7 @@ describe('ClusterAuthToken', () => {
         resourceVersion: '99120',
         userName: 'u-abc12xyz',
         enabled: false,
-        expiresAt: '2025-01-01T00:00:00Z',
+        expiresAt: '2030-01-01T00:00:00Z',
         hash: '$2:jwvzsLqh6Rg:FyeWbQuUt6VEMhQOe5J1kXPf0D4H9MRjub0aNaGzyx8',
         lastUsedAt: '',
       },
