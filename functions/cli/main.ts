@@ -7,6 +7,7 @@ import { clustersAddCommand, clustersListCommand, clustersRemoveCommand, cluster
 import { importCommand } from './commands/import.ts';
 import { reviewCommand } from './commands/review.ts';
 import { serveCommand } from './commands/serve.ts';
+import { clustersSetKubeconfigCommand, syncCommand } from './commands/sync.ts';
 import { tableCreateCommand } from './commands/table.ts';
 import { tokensCreateCommand, tokensListCommand, tokensRevokeCommand } from './commands/tokens.ts';
 import { webhookConfigCommand } from './commands/webhook-config.ts';
@@ -23,6 +24,8 @@ export const COMMANDS: Command[] = [
   clustersListCommand,
   clustersRemoveCommand,
   clustersRotateCommand,
+  clustersSetKubeconfigCommand,
+  syncCommand,
   webhookConfigCommand,
   importCommand,
   tokensCreateCommand,

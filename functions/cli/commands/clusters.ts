@@ -6,6 +6,7 @@ import { CliError } from '../errors.ts';
 import { clusterIdArgument, durationSchema, formatDuration, OUTPUT_OPTION, outputFormat, tableLocation, TABLE_OPTIONS } from '../options.ts';
 import { formatTable } from '../output.ts';
 import { withTable } from '../table-access.ts';
+import { forgetKubeconfig, KUBECONFIG_OPTIONS, prepareKubeconfig, SYNC_COLUMNS, syncCells, syncView } from '../cluster-access.ts';
 
 export const clustersAddCommand: Command = {
   name: 'clusters add',
@@ -14,26 +15,38 @@ export const clustersAddCommand: Command = {
     'Only an argon2id hash of the credential is stored. Put the credential in the kubeconfig that the\n' +
     "cluster's apiservers read (see: tokengate webhook-config).",
   args: '<clusterId>',
-  options: { ...TABLE_OPTIONS },
+  options: { ...KUBECONFIG_OPTIONS, ...TABLE_OPTIONS },
   positionals: { min: 1, max: 1 },
-  examples: ['tokengate clusters add c-m-abc12xyz > credential.txt'],
+  examples: ['tokengate clusters add c-m-abc12xyz --kubeconfig sync-reader.kubeconfig > credential.txt'],
   async run(input, io) {
     const clusterId = clusterIdArgument(input.positionals[0]);
-    return withTable(tableLocation(input, io.env), async ({ store }) => {
+    const location = tableLocation(input, io.env);
+    const kubeconfig = await prepareKubeconfig(input, io, clusterId, location);
+    return withTable(location, async ({ store }) => {
+      if (kubeconfig && (await store.readCluster(clusterId))) throw alreadyRegistered(clusterId);
+      const access = await kubeconfig?.save();
       const now = io.now();
       const { credential, record } = await issueCredential(io.randomBytes, now);
-      const row: ClusterRow = { pk: REGISTRY_PK, sk: clusterId, kind: 'cluster', clusterId, createdAt: now.toISOString(), credentials: [record], rev: 0 };
+      const row: ClusterRow = {
+        pk: REGISTRY_PK,
+        sk: clusterId,
+        kind: 'cluster',
+        clusterId,
+        createdAt: now.toISOString(),
+        credentials: [record],
+        rev: 0,
+        ...(access ? { access } : {}),
+      };
       try {
         await store.createCluster(row);
       } catch (error) {
-        if (error instanceof ConflictError) {
-          throw new CliError(`cluster ${clusterId} is already registered; for a new credential run: tokengate clusters rotate-credential ${clusterId}`);
-        }
+        if (error instanceof ConflictError) throw alreadyRegistered(clusterId);
         throw error;
       }
       io.stdout(`${credential}\n`);
       io.stderr(
         `registered cluster ${clusterId}; its webhook credential (above) is shown only this once.\n` +
+          (kubeconfig ? `sync reads it with the kubeconfig in ${kubeconfig.describe}\n` : `sync cannot read it yet: tokengate clusters set-kubeconfig ${clusterId} --kubeconfig FILE\n`) +
           `next: tokengate webhook-config ${clusterId} --url <API base URL> --credential <credential>\n`,
       );
       return 0;
@@ -43,7 +56,7 @@ export const clustersAddCommand: Command = {
 
 export const clustersListCommand: Command = {
   name: 'clusters list',
-  summary: 'List the registered clusters and their credentials (ids and validity, never the secrets).',
+  summary: 'List the registered clusters, their credentials (ids and validity, never the secrets) and their last sync.',
   args: '',
   options: { ...OUTPUT_OPTION, ...TABLE_OPTIONS },
   positionals: { min: 0, max: 0 },
@@ -61,6 +74,7 @@ export const clustersListCommand: Command = {
           ...(notAfter ? { notAfter } : {}),
           valid: notAfter === undefined || Date.parse(notAfter) > now,
         })),
+        ...syncView(cluster),
       }));
       if (format === 'json') {
         io.stdout(`${JSON.stringify(views, null, 2)}\n`);
@@ -72,14 +86,15 @@ export const clustersListCommand: Command = {
       }
       io.stdout(
         formatTable(
-          ['CLUSTER', 'CREATED', 'CREDENTIALS'],
-          views.map((view) => [
+          ['CLUSTER', 'CREATED', 'CREDENTIALS', ...SYNC_COLUMNS],
+          views.map((view, index) => [
             view.clusterId,
             view.createdAt,
             view.credentials
               .filter((credential) => credential.valid)
               .map((credential) => (credential.notAfter ? `${credential.id} (until ${credential.notAfter})` : credential.id))
               .join(', ') || 'none valid',
+            ...syncCells(clusters[index] as ClusterRow),
           ]),
         ),
       );
@@ -97,11 +112,13 @@ export const clustersRemoveCommand: Command = {
   positionals: { min: 1, max: 1 },
   async run(input, io) {
     const clusterId = clusterIdArgument(input.positionals[0]);
-    return withTable(tableLocation(input, io.env), async ({ store }) => {
+    const location = tableLocation(input, io.env);
+    return withTable(location, async ({ store }) => {
       const registered = await store.readCluster(clusterId);
       const rows = await store.deleteCluster(clusterId);
       if (!registered && rows === 0) throw new CliError(`cluster ${clusterId} is not registered and has no rows`);
       io.stderr(`removed cluster ${clusterId}${registered ? '' : ' (it was not registered)'} and ${rows} row${rows === 1 ? '' : 's'}\n`);
+      await forgetKubeconfig(io, location, registered);
       return 0;
     });
   },
@@ -147,6 +164,13 @@ export const clustersRotateCommand: Command = {
     });
   },
 };
+
+function alreadyRegistered(clusterId: string): CliError {
+  return new CliError(
+    `cluster ${clusterId} is already registered; for a new credential run: tokengate clusters rotate-credential ${clusterId}; ` +
+      `for its kubeconfig: tokengate clusters set-kubeconfig ${clusterId} --kubeconfig FILE`,
+  );
+}
 
 /** An old credential during a rotation: dropped if already over, else ending at the grace end (or earlier). */
 function phaseOut(old: CallerCredential, now: Date, graceEnd: string): CallerCredential[] {
