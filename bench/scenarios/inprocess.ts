@@ -57,7 +57,7 @@ export async function inProcessScenarios(context: Context): Promise<Row[]> {
       await settle();
       const per = (now: number, then: number) => (now - then) / count;
       const o = worker.output;
-      return `each review writes ${per(o.stdoutLines, before.stdoutLines).toFixed(1)} lines (${per(o.stdoutBytes, before.stdoutBytes).toFixed(0)} bytes) on stdout and ${per(o.stderrLines, before.stderrLines).toFixed(1)} lines (${per(o.stderrBytes, before.stderrBytes).toFixed(0)} bytes) on stderr`;
+      return `each review writes ${per(o.stdoutLines, before.stdoutLines).toFixed(1)} lines (${per(o.stdoutBytes, before.stdoutBytes).toFixed(0)} bytes) on stdout and ${per(o.stderrLines, before.stderrLines).toFixed(1)} lines (${per(o.stderrBytes, before.stderrBytes).toFixed(0)} bytes) on stderr (averaged over ${count.toLocaleString('en-US')} reviews of a warm handler)`;
     };
     await guarded('foreign JWT', async () => {
       const foreign = await compare('foreign');
