@@ -123,6 +123,8 @@ export interface Authenticator {
   checkCaller(clusterId: string, authorization: string | undefined): Promise<void>;
   /** Reviews a token for a cluster whose caller is already checked (cached). */
   reviewToken(clusterId: string, token: string): Promise<Decision>;
+  /** Resolves once the best-effort writes started so far have finished (for a clean local shutdown). */
+  settle(): Promise<void>;
 }
 
 /**
@@ -288,7 +290,7 @@ export function createAuthenticator(deps: AuthenticatorDeps): Authenticator {
     }
   }
 
-  let usesInFlight = 0;
+  const usesInFlight = new Set<Promise<void>>();
 
   /**
    * Best effort (DEVELOPERS.md rule 7): usage is informational for Rancher's UI, so the write never holds
@@ -298,15 +300,15 @@ export function createAuthenticator(deps: AuthenticatorDeps): Authenticator {
    */
   function recordUse(clusterId: string, tokenName: string): void {
     const key = TtlCache.keyOf(clusterId, tokenName);
-    if (lastUseRecorded.get(key) || usesInFlight >= MAX_USES_IN_FLIGHT) return;
+    if (lastUseRecorded.get(key) || usesInFlight.size >= MAX_USES_IN_FLIGHT) return;
     lastUseRecorded.set(key, { at: deps.elapsed() });
     const now = deps.now();
     const notBefore = new Date(now.getTime() - options.lastUsedIntervalSeconds * 1000);
-    usesInFlight += 1;
-    store
+    const write = store
       .recordUse(clusterId, tokenName, now, notBefore)
       .catch((error: unknown) => log.warn('lastUsedAt not recorded', { clusterId, tokenName, error: errorName(error) }))
-      .finally(() => (usesInFlight -= 1));
+      .finally(() => usesInFlight.delete(write));
+    usesInFlight.add(write);
   }
 
   function report(clusterId: string, decision: Decision, cached: boolean, started: number): void {
@@ -367,6 +369,9 @@ export function createAuthenticator(deps: AuthenticatorDeps): Authenticator {
   return {
     checkCaller,
     reviewToken,
+    async settle() {
+      await Promise.allSettled([...usesInFlight]);
+    },
     async authenticate(request) {
       await checkCaller(request.clusterId, request.authorization);
       return reviewToken(request.clusterId, request.token);

@@ -9,7 +9,10 @@ import { createAuthenticator, type Authenticator, type AuthenticatorOptions } fr
 import { checkClientCertificate } from './client-certificate.ts';
 import { bodyOf, headerOf, jsonReply, routeOf, toErrorReply } from './http.ts';
 
-export type AuthenticateHandler = (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>;
+export type AuthenticateHandler = ((event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>) & {
+  /** Resolves once background best-effort writes have finished; the local server awaits it on close. */
+  settle?: () => Promise<void>;
+};
 
 export interface HandlerDeps {
   authenticator: Authenticator;
@@ -24,7 +27,7 @@ export interface HandlerDeps {
  * and for the local server, which feed it the same API Gateway payload-2.0 events Lambda does.
  */
 export function makeHandler({ authenticator, log, metrics, clientCertRequired = false }: HandlerDeps): AuthenticateHandler {
-  return async (event) => {
+  const handle: AuthenticateHandler = async (event) => {
     let clusterId: string | undefined;
     try {
       const route = routeOf(event);
@@ -45,6 +48,8 @@ export function makeHandler({ authenticator, log, metrics, clientCertRequired = 
       metrics.flush();
     }
   };
+  handle.settle = () => authenticator.settle();
+  return handle;
 }
 
 /** Maps the environment's configuration to the authenticator's options. */

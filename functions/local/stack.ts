@@ -1,4 +1,4 @@
-import { handlerFromEnvironment } from '../authenticate/handler.ts';
+import { handlerFromEnvironment, type AuthenticateHandler } from '../authenticate/handler.ts';
 import { openTable, type TableAccess } from '../cli/table-access.ts';
 import { noMetrics, type Log, type MetricsSink } from '../shared/telemetry.ts';
 import { startEmbeddedDynamoDb, type EmbeddedDynamoDb } from './embedded-dynamodb.ts';
@@ -45,12 +45,13 @@ export async function startLocalApi(options: LocalApiOptions): Promise<LocalApi>
   let embedded: EmbeddedDynamoDb | undefined;
   let table: TableAccess | undefined;
   let server: LocalServer | undefined;
+  let handler: AuthenticateHandler | undefined;
   try {
     embedded = options.endpoint ? undefined : await startEmbeddedDynamoDb({ host: loopbackFor(host), port: options.dynamoDbPort });
     const endpoint = options.endpoint ?? (embedded as EmbeddedDynamoDb).endpoint;
     table = openTable({ endpoint, region: options.region, tableName: options.tableName });
     await table.ensureTable();
-    const handler = handlerFromEnvironment(
+    handler = handlerFromEnvironment(
       {
         ...options.environment,
         TABLE_NAME: options.tableName,
@@ -67,7 +68,7 @@ export async function startLocalApi(options: LocalApiOptions): Promise<LocalApi>
     await embedded?.close();
     throw error;
   }
-  const started = { server, table, embedded };
+  const started = { server, table, embedded, handler: handler as AuthenticateHandler };
   return {
     apiUrl: started.server.url,
     dynamoEndpoint: started.embedded?.endpoint ?? (options.endpoint as string),
@@ -75,6 +76,8 @@ export async function startLocalApi(options: LocalApiOptions): Promise<LocalApi>
     table: started.table,
     async close() {
       await started.server.close();
+      // Best-effort writes (lastUsedAt) may still be in flight; the embedded store must outlive them.
+      await started.handler.settle?.();
       started.table.close();
       await started.embedded?.close();
     },

@@ -240,6 +240,20 @@ describe('token review', () => {
     expect(started).toBe(32);
   });
 
+  it('settles once the lastUsedAt writes it started have finished', async () => {
+    const { authenticator, store } = setup();
+    let finish: () => void = () => undefined;
+    store.recordUse = () => new Promise<void>((resolve) => (finish = resolve));
+    await authenticator.reviewToken('c-abc12', TOKEN);
+    let settled = false;
+    const settling = authenticator.settle().then(() => (settled = true));
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(settled).toBe(false);
+    finish();
+    await settling;
+    expect(settled).toBe(true);
+  });
+
   it('does not cache a store failure', async () => {
     const { authenticator, store } = setup();
     store.failWith = new StoreUnavailableError(new Error('down'));
