@@ -112,11 +112,11 @@ describe('kubectl apply --dry-run=client -f infra/kubernetes/', () => {
     for (const o of applied) expect(o.metadata.namespace, `${o.kind}/${o.metadata.name}`).toBe('cattle-system');
   });
 
-  it('grants get/list/patch on tokens and user attributes, get/list on secrets, and nothing else', () => {
+  it('grants get/list/patch on tokens and user attributes, only get on secrets, and nothing else', () => {
     const role = applied.find((o) => o.kind === 'Role')!;
     expect(role.rules).toEqual([
       { apiGroups: ['cluster.cattle.io'], resources: ['clusterauthtokens', 'clusteruserattributes'], verbs: ['get', 'list', 'patch'] },
-      { apiGroups: [''], resources: ['secrets'], verbs: ['get', 'list'] },
+      { apiGroups: [''], resources: ['secrets'], verbs: ['get'] },
     ]);
     expect(applied.filter((o) => /Cluster(Role|RoleBinding)$/.test(o.kind))).toEqual([]);
   });
