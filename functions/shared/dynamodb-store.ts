@@ -19,6 +19,7 @@ import {
   tokenRowSchema,
   usedRowSchema,
   userRowSchema,
+  type CallerCredential,
   type ClusterAccess,
   type ClusterRow,
   type LastSync,
@@ -129,19 +130,24 @@ export class DynamoDbStore implements TokenStore {
     }
   }
 
-  /** Replaces a registry row if nobody changed it since it was read (`rev` matches). */
-  async replaceCluster(row: ClusterRow): Promise<void> {
+  /**
+   * Replaces a cluster's caller credentials if nobody changed them since they were read (`rev` matches).
+   * Only `credentials` and `rev` are written, so a sync lease or outcome recorded meanwhile (which does not
+   * bump `rev`) is kept rather than overwritten with the stale copy that was read.
+   */
+  async replaceCredentials(clusterId: string, credentials: CallerCredential[], expectedRev: number): Promise<void> {
     try {
       await this.client.send(
-        new PutCommand({
+        new UpdateCommand({
           TableName: this.tableName,
-          Item: { ...row, rev: row.rev + 1 },
+          Key: keys.cluster(clusterId),
+          UpdateExpression: 'SET credentials = :credentials, rev = :next',
           ConditionExpression: 'rev = :rev',
-          ExpressionAttributeValues: { ':rev': row.rev },
+          ExpressionAttributeValues: { ':credentials': credentials, ':rev': expectedRev, ':next': expectedRev + 1 },
         }),
       );
     } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) throw new ConflictError(`cluster ${row.clusterId} changed concurrently`);
+      if (error instanceof ConditionalCheckFailedException) throw new ConflictError(`cluster ${clusterId} changed concurrently`);
       throw error;
     }
   }

@@ -148,7 +148,7 @@ export const clustersRotateCommand: Command = {
       const graceEnd = new Date(now.getTime() + graceMs).toISOString();
       const previous = cluster.credentials.flatMap((old) => phaseOut(old, now, graceEnd));
       try {
-        await store.replaceCluster({ ...cluster, credentials: [...previous, record] });
+        await store.replaceCredentials(clusterId, [...previous, record], cluster.rev);
       } catch (error) {
         if (error instanceof ConflictError) throw new CliError(`cluster ${clusterId} changed while rotating its credential; run the command again`);
         throw error;

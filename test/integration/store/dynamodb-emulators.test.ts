@@ -41,9 +41,18 @@ describe(`DynamoDbStore on ${onDynamoDbLocal ? 'DynamoDB Local' : 'dynalite'}`, 
     const { row } = await registeredCluster('c-emu02');
     await store.createCluster(row);
     const read = (await store.readCluster('c-emu02'))!;
-    await store.replaceCluster(read);
-    await expect(store.replaceCluster(read)).rejects.toBeInstanceOf(ConflictError);
+    await store.replaceCredentials('c-emu02', read.credentials, read.rev);
+    await expect(store.replaceCredentials('c-emu02', read.credentials, read.rev)).rejects.toBeInstanceOf(ConflictError);
     expect((await store.readCluster('c-emu02'))?.rev).toBe(read.rev + 1);
+  });
+
+  it('keeps a sync lease taken between the read and the credential rotation', async () => {
+    const { row } = await registeredCluster('c-emu09');
+    await store.createCluster(row);
+    const read = (await store.readCluster('c-emu09'))!;
+    expect(await store.acquireSyncLease('c-emu09', { owner: 'run-1', expiresAtMs: Date.now() + 60_000 }, Date.now())).toBe(true);
+    await store.replaceCredentials('c-emu09', [...read.credentials], read.rev);
+    expect((await store.readCluster('c-emu09'))?.syncLease).toMatchObject({ owner: 'run-1' });
   });
 
   it('replaces and deletes rows only at the expected rev, so a revoke between read and write survives', async () => {
