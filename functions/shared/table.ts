@@ -160,3 +160,16 @@ export const clusterRowSchema = z.looseObject({
   syncLease: syncLeaseSchema.optional(),
 });
 export type ClusterRow = z.infer<typeof clusterRowSchema>;
+
+/** The registry row of a newly registered cluster: one caller credential, optionally where its kubeconfig is. */
+export function newClusterRow(clusterId: string, credential: CallerCredential, now: Date, access?: ClusterAccess): ClusterRow {
+  return {
+    ...keys.cluster(clusterId),
+    kind: 'cluster',
+    clusterId,
+    createdAt: now.toISOString(),
+    credentials: [credential],
+    rev: 0,
+    ...(access ? { access } : {}),
+  };
+}

@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { issueCredential } from '../../functions/shared/caller-credential.ts';
-import { keys, type ClusterRow } from '../../functions/shared/table.ts';
+import { newClusterRow } from '../../functions/shared/table.ts';
 
 /** A registered cluster row plus the caller credential that opens it. */
 export async function registeredCluster(clusterId = 'c-abc12', now = new Date('2026-11-26T00:00:00Z')) {
   const { credential, record } = await issueCredential(randomBytes, now);
-  const row: ClusterRow = { ...keys.cluster(clusterId), kind: 'cluster', clusterId, createdAt: now.toISOString(), credentials: [record], rev: 0 };
+  const row = newClusterRow(clusterId, record, now);
   return { row, credential, authorization: `Bearer ${credential}` };
 }

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { issueCredential } from '../../functions/shared/caller-credential.ts';
 import { REFUSAL_MESSAGES } from '../../functions/shared/review.ts';
-import { keys, type ClusterRow, type TokenRow } from '../../functions/shared/table.ts';
+import { newClusterRow, type ClusterRow, type TokenRow } from '../../functions/shared/table.ts';
 import { DEFAULT_SECRET, tokenRow } from './fakes.ts';
 
 /**
@@ -37,7 +37,7 @@ export async function buildWorld(now = new Date('2026-11-26T00:00:00Z')): Promis
   const secrets = [DEFAULT_SECRET, SECRET_C, HASH_D_SHA3, HASH_C_SHA3, HASH_C_SHA256];
   for (const clusterId of [CLUSTER_A, CLUSTER_B]) {
     const { credential, record } = await issueCredential(randomBytes, now);
-    clusters.push({ ...keys.cluster(clusterId), kind: 'cluster', clusterId, createdAt: now.toISOString(), credentials: [record], rev: 0 });
+    clusters.push(newClusterRow(clusterId, record, now));
     authorization[clusterId] = `Bearer ${credential}`;
     secrets.push(credential, credential.slice('tgc_'.length + 11), record.hash); // tgc_<10-char id>_<secret>; the secret may contain '_'
   }

@@ -1292,3 +1292,9 @@ function deepEqual(a: unknown, b: unknown): boolean {
     deepEqual((a as Record<string, unknown>)[key], (b as Record<string, unknown>)[key]),
   );
 }
+
+/** The Role of infra/kubernetes/sync-reader.yaml as the test apiserver enforces it: read and patch Rancher's objects, get (never list) Secrets. */
+export const SYNC_READER_ROLE: AccessRule[] = [
+  { resources: ['clusterauthtokens', 'clusteruserattributes'], verbs: ['get', 'list', 'patch'] },
+  { resources: ['secrets'], verbs: ['get'] },
+];

@@ -3,7 +3,7 @@ import type { TableAccess } from '../../functions/cli/table-access.ts';
 import { startLocalApi } from '../../functions/local/stack.ts';
 import { issueCredential } from '../../functions/shared/caller-credential.ts';
 import type { DynamoDbStore } from '../../functions/shared/dynamodb-store.ts';
-import { REGISTRY_PK } from '../../functions/shared/table.ts';
+import { newClusterRow } from '../../functions/shared/table.ts';
 import { silentLog, type Log, type MetricsSink } from '../../functions/shared/telemetry.ts';
 
 export interface LocalStackOptions {
@@ -66,7 +66,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     async addCluster(clusterId) {
       const now = new Date();
       const { credential, record } = await issueCredential(randomBytes, now);
-      await store.createCluster({ pk: REGISTRY_PK, sk: clusterId, kind: 'cluster', clusterId, createdAt: now.toISOString(), credentials: [record], rev: 0 });
+      await store.createCluster(newClusterRow(clusterId, record, now));
       return credential;
     },
     review(clusterId, credential, token, apiVersion = 'authentication.k8s.io/v1') {

@@ -4,7 +4,7 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { issueCredential } from '../../functions/shared/caller-credential.ts';
 import { createDocumentClient } from '../../functions/shared/dynamodb.ts';
 import { DynamoDbStore } from '../../functions/shared/dynamodb-store.ts';
-import { REGISTRY_PK, type ClusterAccess, type ClusterRow } from '../../functions/shared/table.ts';
+import { newClusterRow, type ClusterAccess, type ClusterRow } from '../../functions/shared/table.ts';
 import { freshTable, localClient, startTestDynamoDb, type TestDynamoDb } from './test-dynamodb.ts';
 
 /**
@@ -132,16 +132,7 @@ export async function openSyncTable(label: string, options: { maxAttempts?: numb
     async addCluster(clusterId, access) {
       const now = new Date();
       const { record } = await issueCredential(randomBytes, now);
-      const row: ClusterRow = {
-        pk: REGISTRY_PK,
-        sk: clusterId,
-        kind: 'cluster',
-        clusterId,
-        createdAt: now.toISOString(),
-        credentials: [record],
-        rev: 0,
-        ...(access ? { access } : {}),
-      };
+      const row = newClusterRow(clusterId, record, now, access);
       await store.createCluster(row);
       return row;
     },

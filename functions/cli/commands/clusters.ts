@@ -1,6 +1,6 @@
 import { ConflictError } from '../../shared/dynamodb-store.ts';
 import { issueCredential } from '../../shared/caller-credential.ts';
-import { REGISTRY_PK, type CallerCredential, type ClusterRow } from '../../shared/table.ts';
+import { newClusterRow, type CallerCredential, type ClusterRow } from '../../shared/table.ts';
 import { parseValue, stringOption, type Command } from '../command.ts';
 import { CliError } from '../errors.ts';
 import { clusterIdArgument, durationSchema, formatDuration, OUTPUT_OPTION, outputFormat, tableLocation, TABLE_OPTIONS } from '../options.ts';
@@ -27,16 +27,7 @@ export const clustersAddCommand: Command = {
       const access = await kubeconfig?.save();
       const now = io.now();
       const { credential, record } = await issueCredential(io.randomBytes, now);
-      const row: ClusterRow = {
-        pk: REGISTRY_PK,
-        sk: clusterId,
-        kind: 'cluster',
-        clusterId,
-        createdAt: now.toISOString(),
-        credentials: [record],
-        rev: 0,
-        ...(access ? { access } : {}),
-      };
+      const row = newClusterRow(clusterId, record, now, access);
       try {
         await store.createCluster(row);
       } catch (error) {

@@ -12,15 +12,12 @@ import {
   clusterUserAttribute,
   hashSecret,
   startKubeApiServer,
-  type AccessRule,
+  SYNC_READER_ROLE,
   type TestKubeApiServer,
 } from '../../support/kube-apiserver.ts';
 import { runCli, startLocalStack, type LocalStack } from '../../support/local-stack.ts';
 
-const SYNC_ROLE: AccessRule[] = [
-  { resources: ['clusterauthtokens', 'clusteruserattributes'], verbs: ['get', 'list', 'patch'] },
-  { resources: ['secrets'], verbs: ['get'] },
-];
+const SYNC_ROLE = SYNC_READER_ROLE;
 const READER_TOKEN = 'e2e-sync-reader-token';
 const TOKEN = `kubeconfig-u-e2e01:${SECRET_D}`;
 

@@ -16,17 +16,13 @@ import {
   clusterAuthToken,
   hashSecret,
   startKubeApiServer,
-  type AccessRule,
+  SYNC_READER_ROLE,
   type TestKubeApiServer,
 } from '../../support/kube-apiserver.ts';
 
 const fixtures = path.join(import.meta.dirname, '..', '..', 'fixtures', 'rancher');
 
-/** The Role the adapter documents: read and patch Rancher's objects, get (not list) Secrets. */
-const SYNC_ROLE: AccessRule[] = [
-  { resources: ['clusterauthtokens', 'clusteruserattributes'], verbs: ['get', 'list', 'patch'] },
-  { resources: ['secrets'], verbs: ['get'] },
-];
+const SYNC_ROLE = SYNC_READER_ROLE;
 const SYNC_TOKEN = 'kubeconfig-u-sync:syncsecretvaluethatmustneverbeprinted';
 const LIST_SECRETS_TOKEN = 'list-secrets-token-value';
 const READ_ONLY_TOKEN = 'read-only-token-value';

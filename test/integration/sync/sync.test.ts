@@ -21,16 +21,12 @@ import {
   clusterUserAttribute,
   hashSecret,
   startKubeApiServer,
-  type AccessRule,
+  SYNC_READER_ROLE,
   type TestKubeApiServer,
 } from '../../support/kube-apiserver.ts';
 import { openSyncTable, type SyncTable } from '../../support/sync-table.ts';
 
-/** The Role of infra/kubernetes as far as sync needs it: read and patch Rancher's objects, get (never list) Secrets. */
-const SYNC_ROLE: AccessRule[] = [
-  { resources: ['clusterauthtokens', 'clusteruserattributes'], verbs: ['get', 'list', 'patch'] },
-  { resources: ['secrets'], verbs: ['get'] },
-];
+const SYNC_ROLE = SYNC_READER_ROLE;
 const SYNC_TOKEN = 'tokengate-sync-reader-token';
 const NO_PATCH_TOKEN = 'tokengate-sync-no-patch-token';
 
