@@ -104,22 +104,12 @@ export interface AuthenticatorDeps {
   options: AuthenticatorOptions;
 }
 
-export interface AuthenticationRequest {
-  clusterId: string;
-  /** The raw Authorization header the apiserver sent. */
-  authorization: string | undefined;
-  /** The bearer token under review (TokenReview spec.token). */
-  token: string;
-}
-
 /** A cached caller check; an accepted one ends at its credential's `notAfter` even within the TTL. */
 type CallerCheck = { ok: boolean; notAfterMs?: number };
 
 /** The warm-container state of the authenticate path: caches, throttles and the foreign-token tally. */
 export interface Authenticator {
-  /** Checks the caller, then reviews the token. Throws `UnauthorizedError` or `StoreUnavailableError`. */
-  authenticate(request: AuthenticationRequest): Promise<Decision>;
-  /** Checks only the caller credential of a cluster (cached). */
+  /** Checks the caller credential of a cluster (cached). Throws `UnauthorizedError` or `StoreUnavailableError`. */
   checkCaller(clusterId: string, authorization: string | undefined): Promise<void>;
   /** Reviews a token for a cluster whose caller is already checked (cached). */
   reviewToken(clusterId: string, token: string): Promise<Decision>;
@@ -371,10 +361,6 @@ export function createAuthenticator(deps: AuthenticatorDeps): Authenticator {
     reviewToken,
     async settle() {
       await Promise.allSettled([...usesInFlight]);
-    },
-    async authenticate(request) {
-      await checkCaller(request.clusterId, request.authorization);
-      return reviewToken(request.clusterId, request.token);
     },
   };
 }
