@@ -179,7 +179,8 @@ try {
 
   /**
    * Not a target's baseline: the floor of what a miss of a valid token costs in store round trips, the
-   * GetItem plus the lastUsedAt write the review waits for (the store's own conditional update).
+   * GetItem plus the lastUsedAt write every first use issues (no longer awaited by the review, but the
+   * store still serves it: the store's own conditional update).
    */
   const getAndRecordLoop: Contender = {
     name: 'bare GetItem + lastUsedAt write loop',

@@ -5,6 +5,7 @@ import { issueCredential } from '../../functions/shared/caller-credential.ts';
 import { createDocumentClient } from '../../functions/shared/dynamodb.ts';
 import { DynamoDbStore } from '../../functions/shared/dynamodb-store.ts';
 import { newClusterRow, type ClusterAccess, type ClusterRow } from '../../functions/shared/table.ts';
+import type { SyncStore } from '../../functions/sync/sync.ts';
 import { freshTable, localClient, startTestDynamoDb, type TestDynamoDb } from './test-dynamodb.ts';
 
 /**
@@ -146,5 +147,18 @@ export async function openSyncTable(label: string, options: { maxAttempts?: numb
       client.destroy();
       await owned?.close();
     },
+  };
+}
+
+/** The store's sync methods as a plain object, so a test can spread it and replace one of them. */
+export function syncStoreMethods(store: SyncStore): SyncStore {
+  return {
+    listClusters: () => store.listClusters(),
+    readClusterRows: (clusterId) => store.readClusterRows(clusterId),
+    batchWrite: (puts, deletes) => store.batchWrite(puts, deletes),
+    replaceRowIfRev: (item, rev) => store.replaceRowIfRev(item, rev),
+    deleteRowIfRev: (key, rev) => store.deleteRowIfRev(key, rev),
+    acquireSyncLease: (clusterId, lease, nowMs) => store.acquireSyncLease(clusterId, lease, nowMs),
+    finishSync: (clusterId, owner, lastSync) => store.finishSync(clusterId, owner, lastSync),
   };
 }

@@ -24,7 +24,7 @@ import {
   SYNC_READER_ROLE,
   type TestKubeApiServer,
 } from '../../support/kube-apiserver.ts';
-import { openSyncTable, type SyncTable } from '../../support/sync-table.ts';
+import { openSyncTable, syncStoreMethods, type SyncTable } from '../../support/sync-table.ts';
 
 const SYNC_ROLE = SYNC_READER_ROLE;
 const SYNC_TOKEN = 'tokengate-sync-reader-token';
@@ -255,7 +255,7 @@ describe('sync over real sockets', () => {
     let batches = 0;
     let overlapping: Promise<SyncSummary> | undefined;
     const dying: SyncStore = {
-      ...storeMethods(table.store),
+      ...syncStoreMethods(table.store),
       batchWrite: async (puts, deletes) => {
         batches += 1;
         if (batches === 1) {
@@ -290,7 +290,7 @@ describe('sync over real sockets', () => {
     const c = cluster('c-int-c');
     c.server.mutate('clusterauthtokens', tokenName(50), { expiresAt: '2099-01-01T00:00:00Z' });
     const racing: SyncStore = {
-      ...storeMethods(table.store),
+      ...syncStoreMethods(table.store),
       readClusterRows: async (clusterId) => {
         const rows = await table.store.readClusterRows(clusterId);
         await table.store.revokeToken(clusterId, tokenName(50), new Date());
@@ -356,16 +356,3 @@ describe('sync over real sockets', () => {
     expect(c.server.get('clusteruserattributes', userOf(205))?.needsRefresh).toBe(true);
   });
 });
-
-/** The store's sync methods as a plain object, so a test can replace one of them. */
-function storeMethods(store: SyncStore): SyncStore {
-  return {
-    listClusters: () => store.listClusters(),
-    readClusterRows: (clusterId) => store.readClusterRows(clusterId),
-    batchWrite: (puts, deletes) => store.batchWrite(puts, deletes),
-    replaceRowIfRev: (item, rev) => store.replaceRowIfRev(item, rev),
-    deleteRowIfRev: (key, rev) => store.deleteRowIfRev(key, rev),
-    acquireSyncLease: (clusterId, lease, nowMs) => store.acquireSyncLease(clusterId, lease, nowMs),
-    finishSync: (clusterId, owner, lastSync) => store.finishSync(clusterId, owner, lastSync),
-  };
-}

@@ -5,7 +5,7 @@ import { ClusterUnreachableError } from '../../../functions/sync/cluster-source.
 import { createSyncer, DEFAULT_SYNC_OPTIONS, type SyncOptions, type SyncStore } from '../../../functions/sync/sync.ts';
 import { CapturingLog, CapturingMetrics } from '../../support/fakes.ts';
 import { cat, cua, FakeClusterSource, HASH_C, HASH_D, SECRET_C, SECRET_D } from '../../support/fake-cluster-source.ts';
-import { openSyncTable, type SyncTable } from '../../support/sync-table.ts';
+import { openSyncTable, syncStoreMethods, type SyncTable } from '../../support/sync-table.ts';
 import { startTestDynamoDb, type TestDynamoDb } from '../../support/test-dynamodb.ts';
 
 let dynamo: TestDynamoDb;
@@ -266,7 +266,7 @@ describe('concurrent writers', () => {
     source.tokens.get('kubeconfig-u-alice')!.expiresAt = '2027-01-01T00:00:00Z';
     // the operator's revoke lands right after sync read the rows
     const store: SyncStore = {
-      ...bind(table.store),
+      ...syncStoreMethods(table.store),
       readClusterRows: async (clusterId) => {
         const rows = await table.store.readClusterRows(clusterId);
         await table.store.revokeToken('c-one', 'kubeconfig-u-alice', clock);
@@ -289,7 +289,7 @@ describe('concurrent writers', () => {
     let second: Awaited<ReturnType<ReturnType<typeof syncer>['syncAll']>> | undefined;
     // the second run starts while the first is in the middle of the cluster
     const first = await syncer({}, {
-      ...bind(table.store),
+      ...syncStoreMethods(table.store),
       readClusterRows: async (clusterId) => {
         second = await syncer().syncAll();
         return table.store.readClusterRows(clusterId);
@@ -415,16 +415,3 @@ describe('reporting', () => {
     expect(summary.unknown).toEqual(['c-nope']);
   });
 });
-
-/** The store's methods as a plain object, so a test can replace one of them. */
-function bind(store: SyncStore): SyncStore {
-  return {
-    listClusters: () => store.listClusters(),
-    readClusterRows: (clusterId) => store.readClusterRows(clusterId),
-    batchWrite: (puts, deletes) => store.batchWrite(puts, deletes),
-    replaceRowIfRev: (item, rev) => store.replaceRowIfRev(item, rev),
-    deleteRowIfRev: (key, rev) => store.deleteRowIfRev(key, rev),
-    acquireSyncLease: (clusterId, lease, nowMs) => store.acquireSyncLease(clusterId, lease, nowMs),
-    finishSync: (clusterId, owner, lastSync) => store.finishSync(clusterId, owner, lastSync),
-  };
-}
