@@ -1,7 +1,7 @@
 import { createHash, randomBytes, scrypt as scryptCallback } from 'node:crypto';
 import { hash as hashArgon2 } from '@node-rs/argon2';
 import { tokenRow } from '../../test/support/fakes.ts';
-import type { TokenRow } from '../../functions/shared/table.ts';
+import type { TokenRow } from '../../functions/adapters/dynamodb/table.ts';
 
 /** The 27 characters Rancher draws its 54-character token secrets from (SPEC §3). */
 const RANCHER_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';

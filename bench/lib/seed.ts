@@ -1,6 +1,6 @@
 import { registeredCluster } from '../../test/support/clusters.ts';
-import { openTable, type TableAccess } from '../../functions/cli/table-access.ts';
-import type { TableItem } from '../../functions/shared/dynamodb-store.ts';
+import { openTable, type TableAccess } from '../../functions/adapters/dynamodb/table-access.ts';
+import type { TableItem } from '../../functions/adapters/dynamodb/store.ts';
 
 export const REGION = 'us-east-1';
 

@@ -105,7 +105,7 @@ function timings(values: number[]): Summary {
 }
 
 export async function coldStartScenarios(context: Context): Promise<Row[]> {
-  context.progress('cold start: bundling functions/authenticate/handler.ts with serverless.yml esbuild settings');
+  context.progress('cold start: bundling functions/entry/authenticate/handler.ts with serverless.yml esbuild settings');
   const bundle = await bundleAuthenticate();
 
   const tableName = 'bench-cold';

@@ -4,12 +4,12 @@
 // what a review costs in Lambda.
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { handlerFromEnvironment, type AuthenticateHandler } from '../../functions/authenticate/handler.ts';
-import { createDocumentClient } from '../../functions/shared/dynamodb.ts';
-import { DynamoDbStore } from '../../functions/shared/dynamodb-store.ts';
-import { verifySecret } from '../../functions/shared/hash.ts';
-import { keys, type TokenRow } from '../../functions/shared/table.ts';
-import { noMetrics, silentLog } from '../../functions/shared/telemetry.ts';
+import { handlerFromEnvironment, type AuthenticateHandler } from '../../functions/entry/authenticate/handler.ts';
+import { createDocumentClient } from '../../functions/adapters/dynamodb/client.ts';
+import { DynamoDbStore } from '../../functions/adapters/dynamodb/store.ts';
+import { verifySecret } from '../../functions/core/hash.ts';
+import { keys, type TokenRow } from '../../functions/adapters/dynamodb/table.ts';
+import { noMetrics, silentLog } from '../../functions/adapters/telemetry/powertools.ts';
 import { httpEvent, tokenReviewBody } from '../../test/support/events.ts';
 import { failToStart, serveCommands } from '../lib/child.ts';
 import {

@@ -1,11 +1,11 @@
 // The sync scenario's measured process: the product's sync Lambda handler (its composition root with
 // the local file kubeconfig store, as the CLI's local mode reads clusters) against local DynamoDB.
 // Row writes are counted at the store port, independently of what the sync reports about itself.
-import { handlerFromEnvironment, syncStore } from '../../functions/sync/handler.ts';
-import { clusterSourceOpener } from '../../functions/sync/cluster-opener.ts';
-import { FileKubeconfigStore } from '../../functions/sync/kubeconfig-store.ts';
-import type { SyncStore, SyncSummary } from '../../functions/sync/sync.ts';
-import type { TableItem, TableKey } from '../../functions/shared/dynamodb-store.ts';
+import { handlerFromEnvironment, syncStore } from '../../functions/entry/sync/handler.ts';
+import { clusterSourceOpener } from '../../functions/adapters/kubernetes/cluster-opener.ts';
+import { FileKubeconfigStore } from '../../functions/adapters/kubeconfig/kubeconfig-store.ts';
+import type { SyncStore, SyncSummary } from '../../functions/services/sync/sync.ts';
+import type { TableItem, TableKey } from '../../functions/adapters/dynamodb/store.ts';
 import { registeredCluster } from '../../test/support/clusters.ts';
 import { failToStart, serveCommands } from '../lib/child.ts';
 import { benchTable, REGION } from '../lib/seed.ts';

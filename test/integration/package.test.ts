@@ -245,7 +245,7 @@ describe('functions', () => {
 
   it('give authenticate memory for a 32 MiB scrypt verify plus argon2, and a timeout well under the 30 s API limit', () => {
     const p = defaults.template.Resources.AuthenticateLambdaFunction!.Properties!;
-    expect(p.Handler).toBe('functions/authenticate/handler.handler');
+    expect(p.Handler).toBe('functions/entry/authenticate/handler.handler');
     expect(p.MemorySize).toBeGreaterThanOrEqual(512);
     expect(p.Timeout).toBeLessThanOrEqual(10);
     expect(p.Environment.Variables).toMatchObject({
@@ -259,7 +259,7 @@ describe('functions', () => {
 
   it('run sync every minute, one run at a time, and drop ticks instead of queueing or retrying them', () => {
     const p = defaults.template.Resources.SyncLambdaFunction!.Properties!;
-    expect(p.Handler).toBe('functions/sync/handler.handler');
+    expect(p.Handler).toBe('functions/entry/sync/handler.handler');
     expect(p.ReservedConcurrentExecutions).toBe(1);
     expect(p.Timeout).toBeGreaterThanOrEqual(120);
     expect(p.Timeout).toBeLessThanOrEqual(900);
@@ -469,7 +469,7 @@ describe('function zips', () => {
   it('authenticate: the bundled handler plus @node-rs/argon2 with its linux-arm64-gnu binary, and no other platform', () => {
     const entries = readZip(join(defaults.dir, '.serverless/authenticate.zip'));
     const names = [...entries.keys()];
-    expect(names).toContain('functions/authenticate/handler.mjs');
+    expect(names).toContain('functions/entry/authenticate/handler.mjs');
     expect(names).toContain('node_modules/@node-rs/argon2/index.js');
     const binaries = names.filter((n) => n.endsWith('.node'));
     expect(binaries).toEqual(['node_modules/@node-rs/argon2-linux-arm64-gnu/argon2.linux-arm64-gnu.node']);
@@ -491,7 +491,7 @@ describe('function zips', () => {
 
   it('sync: the bundled handler', () => {
     const names = [...readZip(join(defaults.dir, '.serverless/sync.zip')).keys()];
-    expect(names).toContain('functions/sync/handler.mjs');
+    expect(names).toContain('functions/entry/sync/handler.mjs');
   });
 
   it('carry native binaries only for linux arm64, whichever function pulls argon2 in', () => {
@@ -524,7 +524,7 @@ describe('function zips', () => {
           const hostPkg = readdirSync(join(root, 'node_modules/@node-rs')).find((n) => n.startsWith('argon2-') && n.includes(process.arch));
           if (hostPkg) cpSync(join(root, 'node_modules/@node-rs', hostPkg), join(dir, 'node_modules/@node-rs', hostPkg), { recursive: true });
         }
-        const script = `const m = await import(${JSON.stringify(join(dir, `functions/${fn}/handler.mjs`))});
+        const script = `const m = await import(${JSON.stringify(join(dir, `functions/entry/${fn}/handler.mjs`))});
           if (typeof m.handler !== 'function') { console.error('no handler export'); process.exit(3); }`;
         await run(process.execPath, ['--input-type=module', '-e', script], {
           cwd: dir,

@@ -9,7 +9,7 @@ import {
   type HashSecretReads,
   type PatchOutcome,
   type RejectedObject,
-} from '../../functions/sync/cluster-source.ts';
+} from '../../functions/core/ports/cluster-source.ts';
 
 /** Rancher's public "d" × 54 vector: this secret matches HASH_D. */
 export const SECRET_D = 'd'.repeat(54);

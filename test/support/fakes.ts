@@ -1,7 +1,7 @@
-import type { ClusterRow, TokenRow } from '../../functions/shared/table.ts';
-import { keys } from '../../functions/shared/table.ts';
-import type { Log, LogAttributes, MetricsSink } from '../../functions/shared/telemetry.ts';
-import type { TokenStore } from '../../functions/shared/token-store.ts';
+import type { ClusterRow, TokenRow } from '../../functions/adapters/dynamodb/table.ts';
+import { keys } from '../../functions/adapters/dynamodb/table.ts';
+import type { Log, LogAttributes, MetricsSink } from '../../functions/adapters/telemetry/powertools.ts';
+import type { TokenStore } from '../../functions/core/ports/token-store.ts';
 
 export interface LogLine {
   level: 'debug' | 'info' | 'warn' | 'error';

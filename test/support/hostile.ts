@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
-import { issueCredential } from '../../functions/shared/caller-credential.ts';
-import { REFUSAL_MESSAGES } from '../../functions/shared/review.ts';
-import { newClusterRow, type ClusterRow, type TokenRow } from '../../functions/shared/table.ts';
+import { issueCredential } from '../../functions/core/caller-credential.ts';
+import { REFUSAL_MESSAGES } from '../../functions/core/review.ts';
+import { newClusterRow, type ClusterRow, type TokenRow } from '../../functions/adapters/dynamodb/table.ts';
 import { DEFAULT_SECRET, tokenRow } from './fakes.ts';
 
 /**

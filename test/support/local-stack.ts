@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import type { TableAccess } from '../../functions/cli/table-access.ts';
-import { startLocalApi } from '../../functions/local/stack.ts';
-import { issueCredential } from '../../functions/shared/caller-credential.ts';
-import type { DynamoDbStore } from '../../functions/shared/dynamodb-store.ts';
-import { newClusterRow } from '../../functions/shared/table.ts';
-import { silentLog, type Log, type MetricsSink } from '../../functions/shared/telemetry.ts';
+import type { TableAccess } from '../../functions/adapters/dynamodb/table-access.ts';
+import { startLocalApi } from '../../functions/entry/local/stack.ts';
+import { issueCredential } from '../../functions/core/caller-credential.ts';
+import type { DynamoDbStore } from '../../functions/adapters/dynamodb/store.ts';
+import { newClusterRow } from '../../functions/adapters/dynamodb/table.ts';
+import { silentLog, type Log, type MetricsSink } from '../../functions/adapters/telemetry/powertools.ts';
 
 export interface LocalStackOptions {
   /** Decision cache TTL of the API; 0 (the default here) makes every change visible at once. */
@@ -101,7 +101,7 @@ export interface CliRunOptions {
  * run commands in tests. The spawned `bin/tokengate.js` is tested separately.
  */
 export async function runCli(argv: string[], options: CliRunOptions = {}): Promise<CliRun> {
-  const { main } = await import('../../functions/cli/main.ts');
+  const { main } = await import('../../functions/entry/cli/main.ts');
   const { readFile } = await import('node:fs/promises');
   let stdout = '';
   let stderr = '';

@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { DeleteTableCommand } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { issueCredential } from '../../functions/shared/caller-credential.ts';
-import { createDocumentClient } from '../../functions/shared/dynamodb.ts';
-import { DynamoDbStore } from '../../functions/shared/dynamodb-store.ts';
-import { newClusterRow, type ClusterAccess, type ClusterRow } from '../../functions/shared/table.ts';
-import type { SyncStore } from '../../functions/sync/sync.ts';
+import { issueCredential } from '../../functions/core/caller-credential.ts';
+import { createDocumentClient } from '../../functions/adapters/dynamodb/client.ts';
+import { DynamoDbStore } from '../../functions/adapters/dynamodb/store.ts';
+import { newClusterRow, type ClusterAccess, type ClusterRow } from '../../functions/adapters/dynamodb/table.ts';
+import type { SyncStore } from '../../functions/services/sync/sync.ts';
 import { freshTable, localClient, startTestDynamoDb, type TestDynamoDb } from './test-dynamodb.ts';
 
 /**

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { startEmbeddedDynamoDb } from '../../functions/local/embedded-dynamodb.ts';
-import { ensureTable } from '../../functions/shared/table-admin.ts';
+import { startEmbeddedDynamoDb } from '../../functions/adapters/dynamodb/embedded.ts';
+import { ensureTable } from '../../functions/adapters/dynamodb/table-admin.ts';
 
 /**
  * The DynamoDB the integration tests use: the one named by `TOKENGATE_TEST_DYNAMODB_ENDPOINT` (e.g. the

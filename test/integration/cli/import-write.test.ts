@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { applyImportPlan } from '../../../functions/cli/commands/import.ts';
-import { deriveRows, planMirror, type MirrorSources } from '../../../functions/shared/mirror.ts';
+import { applyImportPlan } from '../../../functions/entry/cli/commands/import.ts';
+import { deriveRows, planMirror, type MirrorSources } from '../../../functions/core/mirror.ts';
 import { startLocalStack, type LocalStack } from '../../support/local-stack.ts';
 
 const HASH = '$2:jwvzsLqh6Rg:FyeWbQuUt6VEMhQOe5J1kXPf0D4H9MRjub0aNaGzyx8';

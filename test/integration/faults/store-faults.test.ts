@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { handlerFromEnvironment, type AuthenticateHandler } from '../../../functions/authenticate/handler.ts';
-import { createDocumentClient } from '../../../functions/shared/dynamodb.ts';
-import { DynamoDbStore } from '../../../functions/shared/dynamodb-store.ts';
+import { handlerFromEnvironment, type AuthenticateHandler } from '../../../functions/entry/authenticate/handler.ts';
+import { createDocumentClient } from '../../../functions/adapters/dynamodb/client.ts';
+import { DynamoDbStore } from '../../../functions/adapters/dynamodb/store.ts';
 import { httpEvent } from '../../support/events.ts';
 import { CapturingLog, CapturingMetrics } from '../../support/fakes.ts';
 import { startFaultProxy, type Fault, type FaultProxy } from '../../support/fault-proxy.ts';

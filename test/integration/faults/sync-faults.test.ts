@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDocumentClient } from '../../../functions/shared/dynamodb.ts';
-import { DynamoDbStore } from '../../../functions/shared/dynamodb-store.ts';
-import { review } from '../../../functions/shared/review.ts';
-import { createSyncer, DEFAULT_SYNC_OPTIONS, type SyncOptions, type SyncRequest } from '../../../functions/sync/sync.ts';
+import { createDocumentClient } from '../../../functions/adapters/dynamodb/client.ts';
+import { DynamoDbStore } from '../../../functions/adapters/dynamodb/store.ts';
+import { review } from '../../../functions/core/review.ts';
+import { createSyncer, DEFAULT_SYNC_OPTIONS, type SyncOptions, type SyncRequest } from '../../../functions/services/sync/sync.ts';
 import { registeredCluster } from '../../support/clusters.ts';
 import { CapturingLog, CapturingMetrics } from '../../support/fakes.ts';
 import { cat, cua, FakeClusterSource, HASH_D, SECRET_D } from '../../support/fake-cluster-source.ts';

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { handlerFromEnvironment } from '../../../functions/authenticate/handler.ts';
-import { startLocalServer, type LocalServer } from '../../../functions/local/server.ts';
-import { createDocumentClient } from '../../../functions/shared/dynamodb.ts';
-import { DynamoDbStore } from '../../../functions/shared/dynamodb-store.ts';
-import type { TokenStore } from '../../../functions/shared/token-store.ts';
+import { handlerFromEnvironment } from '../../../functions/entry/authenticate/handler.ts';
+import { startLocalServer, type LocalServer } from '../../../functions/entry/local/server.ts';
+import { createDocumentClient } from '../../../functions/adapters/dynamodb/client.ts';
+import { DynamoDbStore } from '../../../functions/adapters/dynamodb/store.ts';
+import type { TokenStore } from '../../../functions/core/ports/token-store.ts';
 import { CapturingLog, CapturingMetrics } from '../../support/fakes.ts';
 import { buildWorld, CLUSTER_A, type World } from '../../support/hostile.ts';
 import { soakReport } from '../../support/soak-report.ts';

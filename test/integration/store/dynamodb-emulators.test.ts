@@ -1,9 +1,9 @@
 import { DescribeTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDocumentClient } from '../../../functions/shared/dynamodb.ts';
-import { ConflictError, DynamoDbStore } from '../../../functions/shared/dynamodb-store.ts';
-import { keys } from '../../../functions/shared/table.ts';
-import { TTL_ATTRIBUTE } from '../../../functions/shared/table-admin.ts';
+import { createDocumentClient } from '../../../functions/adapters/dynamodb/client.ts';
+import { ConflictError, DynamoDbStore } from '../../../functions/adapters/dynamodb/store.ts';
+import { keys } from '../../../functions/adapters/dynamodb/table.ts';
+import { TTL_ATTRIBUTE } from '../../../functions/adapters/dynamodb/table-admin.ts';
 import { registeredCluster } from '../../support/clusters.ts';
 import { tokenRow } from '../../support/fakes.ts';
 import { freshTable, localClient, startTestDynamoDb, type TestDynamoDb } from '../../support/test-dynamodb.ts';

@@ -7,11 +7,11 @@ import {
   ClusterListingError,
   ClusterUnreachableError,
   type ClusterSource,
-} from '../../../functions/sync/cluster-source.ts';
+} from '../../../functions/core/ports/cluster-source.ts';
 import {
   createKubernetesClusterSource,
   type KubernetesClusterSourceOptions,
-} from '../../../functions/sync/kubernetes-cluster-source.ts';
+} from '../../../functions/adapters/kubernetes/cluster-source.ts';
 import {
   clusterAuthToken,
   hashSecret,

@@ -5,7 +5,7 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { handlerFromEnvironment } from '../../../functions/sync/handler.ts';
+import { handlerFromEnvironment } from '../../../functions/entry/sync/handler.ts';
 import { CapturingLog, CapturingMetrics } from '../../support/fakes.ts';
 import { HASH_D } from '../../support/fake-cluster-source.ts';
 import { clusterAuthToken, clusterUserAttribute, startKubeApiServer, type TestKubeApiServer } from '../../support/kube-apiserver.ts';

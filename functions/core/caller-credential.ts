@@ -1,0 +1,71 @@
+import { hash as hashArgon2, verify as verifyArgon2 } from '@node-rs/argon2';
+import type { CallerCredential, ClusterRow } from '../adapters/dynamodb/table.ts';
+
+/**
+ * A cluster's webhook caller credential: `tgc_<id>_<secret>`. The id names which stored credential to
+ * check (so a rotation's old and new credentials cost one argon2 verify, not two), the secret is 32
+ * random bytes. Only its argon2id hash is stored.
+ */
+const CREDENTIAL = /^tgc_([a-z0-9]{10})_([A-Za-z0-9_-]{43})$/;
+
+export type RandomBytes = (size: number) => Buffer;
+
+export interface ParsedCredential {
+  id: string;
+  secret: string;
+}
+
+/** Splits a presented credential; undefined when it is not shaped like one we issue. */
+export function parseCredential(text: string): ParsedCredential | undefined {
+  const match = CREDENTIAL.exec(text);
+  return match ? { id: match[1] as string, secret: match[2] as string } : undefined;
+}
+
+/** Takes the credential out of an `Authorization: Bearer …` header value. */
+export function bearerCredential(header: string | undefined): string | undefined {
+  const match = header ? /^Bearer +(\S+) *$/i.exec(header) : null;
+  return match?.[1];
+}
+
+const ID_ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
+
+/**
+ * argon2id parameters for caller credentials. OWASP's (m=19 MiB, t=2) are for passwords; a credential's
+ * secret is 256 random bits, which no hash cost makes easier or harder to guess from a leaked table. A
+ * light hash keeps a verify near 1 ms, which shortens a cold start's first answer and leaves a flood of
+ * wrong credentials little CPU to burn. Stored hashes carry their parameters, so older ones still verify.
+ */
+const CREDENTIAL_HASH_OPTIONS = { memoryCost: 4096, timeCost: 1, parallelism: 1 } as const;
+
+/** Issues a new credential: the text to hand to the apiserver once, and the record to store. */
+export async function issueCredential(
+  randomBytes: RandomBytes,
+  now: Date,
+): Promise<{ credential: string; record: CallerCredential }> {
+  const id = [...randomBytes(10)].map((byte) => ID_ALPHABET[byte % ID_ALPHABET.length]).join('');
+  const secret = randomBytes(32).toString('base64url');
+  return {
+    credential: `tgc_${id}_${secret}`,
+    record: { id, hash: await hashArgon2(secret, CREDENTIAL_HASH_OPTIONS), createdAt: now.toISOString() },
+  };
+}
+
+/**
+ * Whether the presented credential is one of the cluster's current ones. A credential past its
+ * `notAfter` (the end of a rotation's grace period) no longer counts.
+ */
+export async function credentialMatches(
+  presented: ParsedCredential,
+  cluster: ClusterRow,
+  now: Date,
+): Promise<boolean> {
+  const record = cluster.credentials.find((candidate) => candidate.id === presented.id);
+  if (!record) return false;
+  // An unreadable notAfter fails closed: a credential is never valid forever by accident.
+  if (record.notAfter !== undefined && !(Date.parse(record.notAfter) > now.getTime())) return false;
+  try {
+    return await verifyArgon2(record.hash, presented.secret);
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,78 @@
+import { hash as hashArgon2 } from '@node-rs/argon2';
+import { expiryOf } from './review.ts';
+import { keys, type TokenRow } from '../adapters/dynamodb/table.ts';
+import { parseToken } from './token-string.ts';
+
+/** Rancher's token alphabet (SPEC §3): our secrets look like Rancher's, and travel the same path. */
+export const TOKEN_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
+export const SECRET_LENGTH = 54;
+
+export type RandomBytes = (size: number) => Buffer;
+
+/**
+ * `length` characters drawn uniformly from `alphabet`. Bytes that would bias the draw (the top of the
+ * 0–255 range beyond a multiple of the alphabet's size) are discarded and drawn again.
+ */
+export function randomString(randomBytes: RandomBytes, alphabet: string, length: number): string {
+  const limit = 256 - (256 % alphabet.length);
+  let text = '';
+  while (text.length < length) {
+    for (const byte of randomBytes(length - text.length + 8)) {
+      if (byte < limit && text.length < length) text += alphabet[byte % alphabet.length];
+    }
+  }
+  return text;
+}
+
+/** Default name of a native token: `tg-` and five characters of the token alphabet. */
+export function defaultTokenName(randomBytes: RandomBytes): string {
+  return `tg-${randomString(randomBytes, TOKEN_ALPHABET, 5)}`;
+}
+
+/** Whether `name` can be presented as `name:secret` (a Kubernetes object name, as Rancher's tokens). */
+export function isValidTokenName(name: string): boolean {
+  const parsed = parseToken(`${name}:${'b'.repeat(SECRET_LENGTH)}`);
+  return 'rancher' in parsed && parsed.rancher.name === name;
+}
+
+export interface NativeTokenRequest {
+  clusterId: string;
+  name: string;
+  userName: string;
+  groups: string[];
+  /** Absent: never expires. */
+  expiresAt?: Date;
+  now: Date;
+}
+
+const DAY_SECONDS = 24 * 60 * 60;
+
+/**
+ * A token tokengate issues itself: a row of origin `native` with its user inline (sync never touches
+ * it) and the secret's argon2id hash (`@node-rs/argon2` defaults: OWASP's m=19456 KiB, t=2, p=1).
+ * Returns the row to store and the `name:secret` text to hand out once.
+ */
+export async function createNativeToken(
+  request: NativeTokenRequest,
+  randomBytes: RandomBytes,
+): Promise<{ row: TokenRow; token: string }> {
+  const secret = randomString(randomBytes, TOKEN_ALPHABET, SECRET_LENGTH);
+  const expiresAt = request.expiresAt?.toISOString();
+  const expiry = expiryOf(expiresAt);
+  const row: TokenRow = {
+    ...keys.token(request.clusterId, request.name),
+    kind: 'token',
+    clusterId: request.clusterId,
+    name: request.name,
+    origin: 'native',
+    userName: request.userName,
+    enabled: true,
+    ...(expiresAt !== undefined ? { expiresAt } : {}),
+    hash: await hashArgon2(secret),
+    user: { enabled: true, groups: [...new Set(request.groups)], extraByProvider: {} },
+    createdAt: request.now.toISOString(),
+    rev: 0,
+    ...(typeof expiry === 'number' ? { ttl: Math.floor(expiry / 1000) + DAY_SECONDS } : {}),
+  };
+  return { row, token: `${request.name}:${secret}` };
+}

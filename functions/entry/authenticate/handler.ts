@@ -1,0 +1,102 @@
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { authenticateConfigSchema, parseConfig, type AuthenticateConfig } from '../config.ts';
+import { createDocumentClient } from '../../adapters/dynamodb/client.ts';
+import { DynamoDbStore } from '../../adapters/dynamodb/store.ts';
+import { powertoolsLog, powertoolsMetrics, type Log, type MetricsSink } from '../../adapters/telemetry/powertools.ts';
+import type { TokenStore } from '../../core/ports/token-store.ts';
+import { parseTokenReview, tokenReviewReply } from './tokenreview.ts';
+import { createAuthenticator, type Authenticator, type AuthenticatorOptions } from '../../services/authenticate/authenticator.ts';
+import { checkClientCertificate } from './client-certificate.ts';
+import { bodyOf, headerOf, jsonReply, routeOf, toErrorReply } from './http.ts';
+
+export type AuthenticateHandler = ((event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>) & {
+  /** Resolves once background best-effort writes have finished; the local server awaits it on close. */
+  settle?: () => Promise<void>;
+};
+
+export interface HandlerDeps {
+  authenticator: Authenticator;
+  log: Log;
+  metrics: MetricsSink;
+  /** Mutual TLS is on: the client certificate's subject must name the cluster in the path. */
+  clientCertRequired?: boolean;
+}
+
+/**
+ * The HTTP translation: route, parse, call the authenticator, format the TokenReview. Exported for tests
+ * and for the local server, which feed it the same API Gateway payload-2.0 events Lambda does.
+ */
+export function makeHandler({ authenticator, log, metrics, clientCertRequired = false }: HandlerDeps): AuthenticateHandler {
+  const handle: AuthenticateHandler = async (event) => {
+    let clusterId: string | undefined;
+    try {
+      const route = routeOf(event);
+      if (route.kind === 'health') return jsonReply(200, { status: 'ok' });
+      clusterId = route.clusterId;
+      const body = bodyOf(event);
+      if (clientCertRequired) {
+        checkClientCertificate(route.clusterId, event.requestContext.authentication?.clientCert?.subjectDN);
+      }
+      await authenticator.checkCaller(route.clusterId, headerOf(event, 'authorization'));
+      const request = parseTokenReview(body);
+      const decision = await authenticator.reviewToken(route.clusterId, request.token);
+      return jsonReply(200, tokenReviewReply(request.apiVersion, decision));
+    } catch (error) {
+      if (clusterId !== undefined) metrics.count('Reviews', 1, { Outcome: 'error' });
+      return toErrorReply(error, log, { clusterId, path: event.rawPath });
+    } finally {
+      metrics.flush();
+    }
+  };
+  handle.settle = () => authenticator.settle();
+  return handle;
+}
+
+/** Maps the environment's configuration to the authenticator's options. */
+export function authenticatorOptions(config: AuthenticateConfig): AuthenticatorOptions {
+  return {
+    cacheTtlSeconds: config.CACHE_TTL_SECONDS,
+    cacheMaxEntries: config.CACHE_MAX_ENTRIES,
+    allowSystemGroups: config.ALLOW_SYSTEM_GROUPS,
+    lastUsedIntervalSeconds: config.LAST_USED_INTERVAL_SECONDS,
+    foreignSummaryIntervalSeconds: config.FOREIGN_SUMMARY_INTERVAL_SECONDS,
+    callerChecksPerSecond: config.CALLER_CHECKS_PER_SECOND,
+    unknownNameLookupsPerSecond: config.UNKNOWN_NAME_LOOKUPS_PER_SECOND,
+    unknownNameLookupsPerSecondTotal: config.UNKNOWN_NAME_LOOKUPS_PER_SECOND_TOTAL,
+  };
+}
+
+/** Builds the real handler from an environment: one store, one log, one metrics sink, one cache. */
+export function handlerFromEnvironment(
+  env: Record<string, string | undefined>,
+  overrides: { store?: TokenStore; log?: Log; metrics?: MetricsSink } = {},
+): AuthenticateHandler {
+  const config = parseConfig(authenticateConfigSchema, env);
+  const log = overrides.log ?? powertoolsLog('tokengate', config.LOG_LEVEL);
+  const metrics = overrides.metrics ?? powertoolsMetrics({ flushIntervalMs: config.METRICS_FLUSH_INTERVAL_SECONDS * 1000 });
+  const store =
+    overrides.store ??
+    new DynamoDbStore(createDocumentClient({ region: config.AWS_REGION, endpoint: config.DYNAMODB_ENDPOINT }), {
+      tableName: config.TABLE_NAME,
+      deadlineMs: config.STORE_DEADLINE_MS,
+    });
+  const authenticator = createAuthenticator({
+    store,
+    log,
+    metrics,
+    now: () => new Date(),
+    elapsed: () => performance.now(),
+    options: authenticatorOptions(config),
+  });
+  return makeHandler({ authenticator, log, metrics, clientCertRequired: config.CLIENT_CERT_REQUIRED });
+}
+
+// Composition root: built once per container at cold start and reused by warm invocations. A bad
+// environment throws here, listing every problem, so the function fails loudly on its first call.
+let coldStartHandler: AuthenticateHandler | undefined;
+
+/** The Lambda entry point. */
+export const handler: AuthenticateHandler = (event) => {
+  coldStartHandler ??= handlerFromEnvironment(process.env);
+  return coldStartHandler(event);
+};

@@ -1,0 +1,71 @@
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { BadRequestError, HttpError, MethodNotAllowedError, NotFoundError, PayloadTooLargeError } from '../../core/errors.ts';
+import type { Log } from '../../adapters/telemetry/powertools.ts';
+
+/** Largest TokenReview body we read (a token is at most a few KiB). */
+export const MAX_BODY_BYTES = 64 * 1024;
+
+export type Route = { kind: 'health' } | { kind: 'authenticate'; clusterId: string };
+
+const AUTHENTICATE_PATH = /^\/v1\/clusters\/([^/]*)\/authenticate\/?$/;
+
+/** Maps an API Gateway (payload 2.0) event to one of our two routes, or throws 404/405. */
+export function routeOf(event: APIGatewayProxyEventV2): Route {
+  const method = event.requestContext?.http?.method ?? 'GET';
+  const path = event.rawPath ?? '/';
+  if (path === '/healthz') {
+    if (method !== 'GET' && method !== 'HEAD') throw new MethodNotAllowedError();
+    return { kind: 'health' };
+  }
+  const match = AUTHENTICATE_PATH.exec(path);
+  if (!match) throw new NotFoundError();
+  if (method !== 'POST') throw new MethodNotAllowedError();
+  let clusterId: string;
+  try {
+    clusterId = decodeURIComponent(match[1] ?? '');
+  } catch {
+    clusterId = '';
+  }
+  return { kind: 'authenticate', clusterId };
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** The request body as text, decoding API Gateway's base64 form; 413 past the limit, 400 if not UTF-8. */
+export function bodyOf(event: APIGatewayProxyEventV2): string {
+  const raw = event.body ?? '';
+  const bytes = Buffer.from(raw, event.isBase64Encoded ? 'base64' : 'utf8');
+  if (bytes.length > MAX_BODY_BYTES) throw new PayloadTooLargeError(MAX_BODY_BYTES);
+  try {
+    return utf8.decode(bytes);
+  } catch {
+    throw new BadRequestError('body is not UTF-8');
+  }
+}
+
+/** A header by name, case-insensitively (API Gateway lower-cases them; a local caller may not). */
+export function headerOf(event: APIGatewayProxyEventV2, name: string): string | undefined {
+  const headers = event.headers ?? {};
+  const wanted = name.toLowerCase();
+  for (const [key, value] of Object.entries(headers)) if (key.toLowerCase() === wanted) return value;
+  return undefined;
+}
+
+export function jsonReply(statusCode: number, body: object): APIGatewayProxyStructuredResultV2 {
+  return { statusCode, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) };
+}
+
+/**
+ * The one place where errors become replies. Known errors keep their status and safe message; anything
+ * else is logged and answered 500 so the apiserver retries. The body shape is fixed.
+ */
+export function toErrorReply(error: unknown, log: Log, context: Record<string, unknown>): APIGatewayProxyStructuredResultV2 {
+  if (error instanceof HttpError) {
+    const cause = error.cause instanceof Error ? `${error.cause.name}: ${error.cause.message}` : undefined;
+    const level = error.status >= 500 ? 'error' : 'warn';
+    log[level]('request failed', { ...context, status: error.status, reason: error.message, ...(cause ? { cause } : {}) });
+    return jsonReply(error.status, { error: { code: error.status, message: error.message } });
+  }
+  log.error('unexpected error', { ...context, error: error instanceof Error ? `${error.name}: ${error.message}` : 'unknown' });
+  return jsonReply(500, { error: { code: 500, message: 'internal error' } });
+}

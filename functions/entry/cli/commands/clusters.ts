@@ -1,0 +1,171 @@
+import { ConflictError } from '../../../adapters/dynamodb/store.ts';
+import { issueCredential } from '../../../core/caller-credential.ts';
+import { newClusterRow, type CallerCredential, type ClusterRow } from '../../../adapters/dynamodb/table.ts';
+import { parseValue, stringOption, type Command } from '../command.ts';
+import { CliError } from '../errors.ts';
+import { clusterIdArgument, durationSchema, formatDuration, OUTPUT_OPTION, outputFormat, tableLocation, TABLE_OPTIONS } from '../options.ts';
+import { formatTable } from '../output.ts';
+import { withTable } from '../../../adapters/dynamodb/table-access.ts';
+import { forgetKubeconfig, KUBECONFIG_OPTIONS, prepareKubeconfig, SYNC_COLUMNS, syncCells, syncView } from '../cluster-access.ts';
+
+export const clustersAddCommand: Command = {
+  name: 'clusters add',
+  summary: "Register a cluster and print its webhook caller credential (stdout only, shown once).",
+  description:
+    'Only an argon2id hash of the credential is stored. Put the credential in the kubeconfig that the\n' +
+    "cluster's apiservers read (see: tokengate webhook-config).",
+  args: '<clusterId>',
+  options: { ...KUBECONFIG_OPTIONS, ...TABLE_OPTIONS },
+  positionals: { min: 1, max: 1 },
+  examples: ['tokengate clusters add c-m-abc12xyz --kubeconfig sync-reader.kubeconfig > credential.txt'],
+  async run(input, io) {
+    const clusterId = clusterIdArgument(input.positionals[0]);
+    const location = tableLocation(input, io.env);
+    const kubeconfig = await prepareKubeconfig(input, io, clusterId, location);
+    return withTable(location, async ({ store }) => {
+      if (kubeconfig && (await store.readCluster(clusterId))) throw alreadyRegistered(clusterId);
+      const access = await kubeconfig?.save();
+      const now = io.now();
+      const { credential, record } = await issueCredential(io.randomBytes, now);
+      const row = newClusterRow(clusterId, record, now, access);
+      try {
+        await store.createCluster(row);
+      } catch (error) {
+        if (error instanceof ConflictError) throw alreadyRegistered(clusterId);
+        throw error;
+      }
+      io.stdout(`${credential}\n`);
+      io.stderr(
+        `registered cluster ${clusterId}; its webhook credential (above) is shown only this once.\n` +
+          (kubeconfig ? `sync reads it with the kubeconfig in ${kubeconfig.describe}\n` : `sync cannot read it yet: tokengate clusters set-kubeconfig ${clusterId} --kubeconfig FILE\n`) +
+          `next: tokengate webhook-config ${clusterId} --url <API base URL> --credential <credential>\n`,
+      );
+      return 0;
+    });
+  },
+};
+
+export const clustersListCommand: Command = {
+  name: 'clusters list',
+  summary: 'List the registered clusters, their credentials (ids and validity, never the secrets) and their last sync.',
+  args: '',
+  options: { ...OUTPUT_OPTION, ...TABLE_OPTIONS },
+  positionals: { min: 0, max: 0 },
+  async run(input, io) {
+    const format = outputFormat(input);
+    return withTable(tableLocation(input, io.env), async ({ store }) => {
+      const clusters = await store.listClusters();
+      const now = io.now().getTime();
+      const views = clusters.map((cluster) => ({
+        clusterId: cluster.clusterId,
+        createdAt: cluster.createdAt,
+        credentials: cluster.credentials.map(({ id, createdAt, notAfter }) => ({
+          id,
+          createdAt,
+          ...(notAfter ? { notAfter } : {}),
+          valid: notAfter === undefined || Date.parse(notAfter) > now,
+        })),
+        ...syncView(cluster),
+      }));
+      if (format === 'json') {
+        io.stdout(`${JSON.stringify(views, null, 2)}\n`);
+        return 0;
+      }
+      if (views.length === 0) {
+        io.stderr('no clusters registered (tokengate clusters add <clusterId>)\n');
+        return 0;
+      }
+      io.stdout(
+        formatTable(
+          ['CLUSTER', 'CREATED', 'CREDENTIALS', ...SYNC_COLUMNS],
+          views.map((view, index) => [
+            view.clusterId,
+            view.createdAt,
+            view.credentials
+              .filter((credential) => credential.valid)
+              .map((credential) => (credential.notAfter ? `${credential.id} (until ${credential.notAfter})` : credential.id))
+              .join(', ') || 'none valid',
+            ...syncCells(clusters[index] as ClusterRow),
+          ]),
+        ),
+      );
+      return 0;
+    });
+  },
+};
+
+export const clustersRemoveCommand: Command = {
+  name: 'clusters remove',
+  summary: "Remove a cluster: its registry entry and every row of its partition (tokens, users, usage).",
+  description: 'Its apiservers get 401 from then on. Native tokens of the cluster are deleted too.',
+  args: '<clusterId>',
+  options: { ...TABLE_OPTIONS },
+  positionals: { min: 1, max: 1 },
+  async run(input, io) {
+    const clusterId = clusterIdArgument(input.positionals[0]);
+    const location = tableLocation(input, io.env);
+    return withTable(location, async ({ store }) => {
+      const registered = await store.readCluster(clusterId);
+      const rows = await store.deleteCluster(clusterId);
+      if (!registered && rows === 0) throw new CliError(`cluster ${clusterId} is not registered and has no rows`);
+      io.stderr(`removed cluster ${clusterId}${registered ? '' : ' (it was not registered)'} and ${rows} row${rows === 1 ? '' : 's'}\n`);
+      await forgetKubeconfig(io, location, registered);
+      return 0;
+    });
+  },
+};
+
+export const clustersRotateCommand: Command = {
+  name: 'clusters rotate-credential',
+  summary: "Issue a new webhook credential for a cluster (stdout only, shown once); old ones expire after a grace period.",
+  description:
+    'The previous credentials stay valid for --grace, so there is no gap while the apiservers\' webhook\n' +
+    'config files are updated (a tokenFile is re-read every minute). --grace 0 ends them at once.',
+  args: '<clusterId>',
+  options: {
+    grace: { type: 'string', value: 'DURATION', description: 'how long the previous credentials keep working (default 1h)' },
+    ...TABLE_OPTIONS,
+  },
+  positionals: { min: 1, max: 1 },
+  examples: ['tokengate clusters rotate-credential c-m-abc12xyz --grace 30m > credential.txt'],
+  async run(input, io) {
+    const clusterId = clusterIdArgument(input.positionals[0]);
+    const graceMs = parseValue(durationSchema, stringOption(input, 'grace') ?? '1h', '--grace');
+    return withTable(tableLocation(input, io.env), async ({ store }) => {
+      const cluster = await store.readCluster(clusterId);
+      if (!cluster) throw new CliError(`cluster ${clusterId} is not registered (tokengate clusters add ${clusterId})`);
+      const now = io.now();
+      const { credential, record } = await issueCredential(io.randomBytes, now);
+      const graceEnd = new Date(now.getTime() + graceMs).toISOString();
+      const previous = cluster.credentials.flatMap((old) => phaseOut(old, now, graceEnd));
+      try {
+        await store.replaceCredentials(clusterId, [...previous, record], cluster.rev);
+      } catch (error) {
+        if (error instanceof ConflictError) throw new CliError(`cluster ${clusterId} changed while rotating its credential; run the command again`);
+        throw error;
+      }
+      io.stdout(`${credential}\n`);
+      io.stderr(
+        previous.length === 0
+          ? `new credential for cluster ${clusterId} (above, shown only once); there was no valid previous one\n`
+          : `new credential for cluster ${clusterId} (above, shown only once); the previous one${previous.length > 1 ? 's' : ''} ` +
+              `stay${previous.length > 1 ? '' : 's'} valid for ${formatDuration(graceMs)}, until ${graceEnd}\n`,
+      );
+      return 0;
+    });
+  },
+};
+
+function alreadyRegistered(clusterId: string): CliError {
+  return new CliError(
+    `cluster ${clusterId} is already registered; for a new credential run: tokengate clusters rotate-credential ${clusterId}; ` +
+      `for its kubeconfig: tokengate clusters set-kubeconfig ${clusterId} --kubeconfig FILE`,
+  );
+}
+
+/** An old credential during a rotation: dropped if already over, else ending at the grace end (or earlier). */
+function phaseOut(old: CallerCredential, now: Date, graceEnd: string): CallerCredential[] {
+  if (old.notAfter !== undefined && Date.parse(old.notAfter) <= now.getTime()) return [];
+  const notAfter = old.notAfter !== undefined && Date.parse(old.notAfter) < Date.parse(graceEnd) ? old.notAfter : graceEnd;
+  return [{ ...old, notAfter }];
+}

@@ -1,0 +1,124 @@
+import { z } from 'zod';
+import { noMetrics, silentLog } from '../../../adapters/telemetry/powertools.ts';
+import { clusterSourceOpener } from '../../../adapters/kubernetes/cluster-opener.ts';
+import { createSyncer, DEFAULT_SYNC_OPTIONS, type ClusterSyncResult } from '../../../services/sync/sync.ts';
+import { KUBECONFIG_OPTIONS, prepareKubeconfig, readableKubeconfigStores } from '../cluster-access.ts';
+import { parseValue, stringOption, type Command } from '../command.ts';
+import { CliError, UsageError } from '../errors.ts';
+import { clusterIdArgument, durationSchema, OUTPUT_OPTION, outputFormat, tableLocation, TABLE_OPTIONS } from '../options.ts';
+import { formatTable } from '../output.ts';
+import { withTable } from '../../../adapters/dynamodb/table-access.ts';
+
+const concurrencySchema = z.coerce.number({ error: 'expected a number' }).int('expected a whole number').min(1, 'expected 1 to 64').max(64, 'expected 1 to 64');
+const secondsSchema = z.coerce.number({ error: 'expected whole seconds' }).int('expected whole seconds').min(0, 'expected whole seconds');
+
+export const syncCommand: Command = {
+  name: 'sync',
+  summary: "Mirror the registered clusters' Rancher tokens into the table now (all, or those named).",
+  description: [
+    'Does what the scheduled sync function does: lists each cluster\'s ClusterAuthTokens and',
+    'ClusterUserAttributes (and the hash Secrets of new or changed tokens) with the kubeconfig registered',
+    'by `clusters add --kubeconfig`, writes what changed, deletes what is gone, and writes lastUsedAt back.',
+    'A cluster that fails keeps its rows. Exit code 1 when a cluster failed or is not registered.',
+  ].join('\n'),
+  args: '[clusterId…]',
+  options: {
+    concurrency: { type: 'string', value: 'N', description: `clusters synced at once (default ${DEFAULT_SYNC_OPTIONS.concurrency})` },
+    timeout: { type: 'string', value: 'DURATION', description: `time allowed per cluster (default ${DEFAULT_SYNC_OPTIONS.clusterTimeoutMs / 1000}s)` },
+    'refresh-debounce': {
+      type: 'string',
+      value: 'SECONDS',
+      description: "Rancher's auth-provider-refresh-debounce-seconds (env REFRESH_DEBOUNCE_SECONDS); unset: never set needsRefresh",
+    },
+    ...OUTPUT_OPTION,
+    ...TABLE_OPTIONS,
+  },
+  positionals: { min: 0, max: 1000 },
+  examples: ['tokengate sync', 'tokengate sync c-m-abc12xyz -o json'],
+  async run(input, io) {
+    const format = outputFormat(input);
+    const clusterIds = input.positionals.map((raw) => clusterIdArgument(raw));
+    const concurrency = parseValue(concurrencySchema, stringOption(input, 'concurrency') ?? String(DEFAULT_SYNC_OPTIONS.concurrency), '--concurrency');
+    const timeoutMs = parseValue(durationSchema, stringOption(input, 'timeout') ?? `${DEFAULT_SYNC_OPTIONS.clusterTimeoutMs / 1000}s`, '--timeout');
+    if (timeoutMs < 1000) throw new UsageError('--timeout must be at least 1s');
+    const debounceRaw = stringOption(input, 'refresh-debounce') ?? (io.env.REFRESH_DEBOUNCE_SECONDS || undefined);
+    const refreshDebounceSeconds = debounceRaw === undefined ? undefined : parseValue(secondsSchema, debounceRaw, '--refresh-debounce');
+    const location = tableLocation(input, io.env);
+
+    return withTable(location, async ({ store }) => {
+      const syncer = createSyncer({
+        store,
+        openSource: clusterSourceOpener(readableKubeconfigStores(io, location), { callTimeoutMs: timeoutMs }),
+        log: silentLog,
+        metrics: noMetrics,
+        now: () => io.now(),
+        elapsed: () => performance.now(),
+        newRunId: () => `cli-${io.randomBytes(8).toString('hex')}`,
+        options: {
+          ...DEFAULT_SYNC_OPTIONS,
+          concurrency,
+          clusterTimeoutMs: timeoutMs,
+          writeBack: { ...DEFAULT_SYNC_OPTIONS.writeBack, refreshDebounceSeconds },
+        },
+      });
+      const stop = new AbortController();
+      void io.untilStopped().then(() => stop.abort());
+      const summary = await syncer.syncAll({ clusterIds, signal: stop.signal });
+
+      if (format === 'json') io.stdout(`${JSON.stringify(summary, null, 2)}\n`);
+      else if (summary.clusters.length > 0) io.stdout(formatTable(RESULT_COLUMNS, summary.clusters.map(resultCells)));
+      if (summary.clusters.length === 0 && summary.unknown.length === 0) io.stderr('no clusters registered (tokengate clusters add <clusterId> --kubeconfig FILE)\n');
+      for (const id of summary.unknown) io.stderr(`cluster ${id} is not registered\n`);
+      for (const result of summary.clusters) {
+        if (result.writeBack.forbidden.length > 0) {
+          io.stderr(`cluster ${result.clusterId}: the kubeconfig's Role may not patch ${result.writeBack.forbidden.join(', ')}: usage is not written back\n`);
+        }
+      }
+      return summary.failed > 0 || summary.skipped > 0 || summary.unknown.length > 0 ? 1 : 0;
+    });
+  },
+};
+
+export const clustersSetKubeconfigCommand: Command = {
+  name: 'clusters set-kubeconfig',
+  summary: 'Register (or replace) the kubeconfig sync uses to read a registered cluster.',
+  description: [
+    'The kubeconfig is checked (context, server, user) and kept in Secrets Manager as',
+    'tokengate/<stage>/clusters/<clusterId>, or, against a local table, referenced by its path. It is',
+    'never written to the table. Use it after rotating the reader token of infra/kubernetes/sync-reader.yaml.',
+  ].join('\n'),
+  args: '<clusterId>',
+  options: { ...KUBECONFIG_OPTIONS, ...TABLE_OPTIONS },
+  positionals: { min: 1, max: 1 },
+  examples: ['tokengate clusters set-kubeconfig c-m-abc12xyz --kubeconfig sync-reader.yaml'],
+  async run(input, io) {
+    const clusterId = clusterIdArgument(input.positionals[0]);
+    const location = tableLocation(input, io.env);
+    const prepared = await prepareKubeconfig(input, io, clusterId, location);
+    if (!prepared) throw new UsageError('missing option --kubeconfig FILE');
+    return withTable(location, async ({ store }) => {
+      if (!(await store.readCluster(clusterId))) throw new CliError(`cluster ${clusterId} is not registered (tokengate clusters add ${clusterId} --kubeconfig FILE)`);
+      const access = await prepared.save();
+      if (!(await store.setClusterAccess(clusterId, access))) throw new CliError(`cluster ${clusterId} was removed meanwhile`);
+      io.stderr(`cluster ${clusterId} is read with the kubeconfig in ${prepared.describe}; try it: tokengate sync ${clusterId}\n`);
+      return 0;
+    });
+  },
+};
+
+const RESULT_COLUMNS = ['CLUSTER', 'RESULT', 'OBJECTS', 'WRITES', 'DELETES', 'CONFLICTS', 'DURATION', 'ERROR'];
+
+function resultCells(result: ClusterSyncResult): string[] {
+  const outcome = result.outcome === 'busy' ? 'busy (another sync holds it)' : result.outcome;
+  const note = result.error ?? (result.rejected.length > 0 ? `invalid, kept as they were: ${result.rejected.slice(0, 5).join(', ')}` : '');
+  return [
+    result.clusterId,
+    outcome,
+    String(result.objects),
+    String(result.writes),
+    String(result.deletes),
+    String(result.conflicts),
+    `${(result.durationMs / 1000).toFixed(1)}s`,
+    note,
+  ];
+}

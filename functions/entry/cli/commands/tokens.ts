@@ -1,0 +1,169 @@
+import { z } from 'zod';
+import { ConflictError } from '../../../adapters/dynamodb/store.ts';
+import { expiryOf } from '../../../core/review.ts';
+import type { TokenRow } from '../../../adapters/dynamodb/table.ts';
+import { parseValue, stringOption, stringsOption, type Command } from '../command.ts';
+import { CliError, UsageError } from '../errors.ts';
+import { createNativeToken, defaultTokenName, isValidTokenName } from '../../../core/native-token.ts';
+import { clusterIdArgument, durationSchema, OUTPUT_OPTION, outputFormat, tableLocation, TABLE_OPTIONS } from '../options.ts';
+import { formatTable } from '../output.ts';
+import { withTable } from '../../../adapters/dynamodb/table-access.ts';
+
+const printable = (what: string) =>
+  z
+    .string()
+    .min(1, `${what} must not be empty`)
+    .max(1024, `${what} is too long`)
+    .regex(/^[^\p{Cc}]+$/u, `${what} must not contain control characters`);
+
+export const tokensCreateCommand: Command = {
+  name: 'tokens create',
+  summary: 'Issue a native token for a user of a cluster and print it (name:secret, stdout only, shown once).',
+  description:
+    "A native token is tokengate's own (origin native): its user and groups are stored with it, sync never\n" +
+    'changes it, and only its argon2id hash is kept. Groups starting with system: are dropped by the\n' +
+    'review unless the API runs with ALLOW_SYSTEM_GROUPS=true.',
+  args: '<clusterId>',
+  options: {
+    user: { type: 'string', value: 'USER', description: 'username the apiserver will see (required)' },
+    group: { type: 'string', multiple: true, value: 'GROUP', description: 'a group of the user (repeatable)' },
+    'expires-in': { type: 'string', value: 'DURATION', description: 'lifetime, e.g. 8h or 7d (default 24h; 0 = never expires)' },
+    name: { type: 'string', value: 'NAME', description: 'token name (default tg-<5 random characters>)' },
+    ...TABLE_OPTIONS,
+  },
+  positionals: { min: 1, max: 1 },
+  examples: ['tokengate tokens create c-m-abc12xyz --user alice --group developers --expires-in 8h'],
+  async run(input, io) {
+    const clusterId = clusterIdArgument(input.positionals[0]);
+    const rawUser = stringOption(input, 'user');
+    if (rawUser === undefined) throw new UsageError('--user is required');
+    const userName = parseValue(printable('--user'), rawUser, '--user');
+    const groups = stringsOption(input, 'group').map((group) => parseValue(printable('--group'), group, '--group'));
+    const lifetimeMs = parseValue(durationSchema, stringOption(input, 'expires-in') ?? '24h', '--expires-in');
+    const name = stringOption(input, 'name') ?? defaultTokenName(io.randomBytes);
+    if (!isValidTokenName(name)) throw new UsageError(`--name: "${name}" is not a valid token name (lower-case letters, digits, '-' and '.')`);
+    if (groups.some((group) => group.startsWith('system:'))) {
+      io.stderr('warning: groups starting with system: are dropped by the review unless ALLOW_SYSTEM_GROUPS=true\n');
+    }
+    return withTable(tableLocation(input, io.env), async ({ store }) => {
+      if (!(await store.readCluster(clusterId))) throw new CliError(`cluster ${clusterId} is not registered (tokengate clusters add ${clusterId})`);
+      const now = io.now();
+      const expiresAt = lifetimeMs > 0 ? new Date(now.getTime() + lifetimeMs) : undefined;
+      const { row, token } = await createNativeToken(
+        { clusterId, name, userName, groups, now, ...(expiresAt ? { expiresAt } : {}) },
+        io.randomBytes,
+      );
+      try {
+        await store.createToken(row);
+      } catch (error) {
+        if (error instanceof ConflictError) throw new CliError(`a token named ${name} already exists in cluster ${clusterId}`);
+        throw error;
+      }
+      io.stdout(`${token}\n`);
+      io.stderr(
+        `created native token ${name} for ${userName} in cluster ${clusterId}, ` +
+          `${expiresAt ? `expiring ${expiresAt.toISOString()}` : 'never expiring'}; it is shown only this once\n`,
+      );
+      return 0;
+    });
+  },
+};
+
+/** What `tokens list` shows of a token: never its hash. */
+export interface TokenView {
+  name: string;
+  origin: TokenRow['origin'];
+  userName: string;
+  state: 'active' | 'revoked' | 'disabled' | 'expired' | 'user-missing' | 'user-disabled' | 'no-hash' | 'expiry-unreadable';
+  enabled: boolean;
+  revoked: boolean;
+  revokedAt?: string;
+  expiresAt?: string;
+  lastUsedAt?: string;
+  groups: string[];
+}
+
+/** The state a review would see first, in its check order (SPEC §3), plus our revocation. */
+export function tokenView(row: TokenRow, lastUsedAt: string | undefined, now: Date): TokenView {
+  const expiry = expiryOf(row.expiresAt);
+  const state: TokenView['state'] = !row.enabled
+    ? 'disabled'
+    : row.revoked
+      ? 'revoked'
+      : !row.user
+        ? 'user-missing'
+        : !row.user.enabled
+          ? 'user-disabled'
+          : expiry === 'unparseable'
+            ? 'expiry-unreadable'
+            : expiry !== undefined && expiry < now.getTime()
+              ? 'expired'
+              : !row.hash
+                ? 'no-hash'
+                : 'active';
+  return {
+    name: row.name,
+    origin: row.origin,
+    userName: row.userName,
+    state,
+    enabled: row.enabled,
+    revoked: row.revoked === true,
+    ...(typeof row.revokedAt === 'string' ? { revokedAt: row.revokedAt } : {}),
+    ...(row.expiresAt ? { expiresAt: row.expiresAt } : {}),
+    ...(lastUsedAt ? { lastUsedAt } : {}),
+    groups: row.user?.groups ?? [],
+  };
+}
+
+export const tokensListCommand: Command = {
+  name: 'tokens list',
+  summary: "List a cluster's tokens: origin, user, state, expiry and last use (never secrets or hashes).",
+  args: '<clusterId>',
+  options: { ...OUTPUT_OPTION, ...TABLE_OPTIONS },
+  positionals: { min: 1, max: 1 },
+  async run(input, io) {
+    const clusterId = clusterIdArgument(input.positionals[0]);
+    const format = outputFormat(input);
+    return withTable(tableLocation(input, io.env), async ({ store }) => {
+      const rows = await store.readClusterRows(clusterId);
+      const lastUse = new Map(rows.used.map((used) => [used.sk.slice(used.sk.indexOf('#') + 1), used.lastUsedAt]));
+      const now = io.now();
+      const views = rows.tokens
+        .map((row) => tokenView(row, lastUse.get(row.name), now))
+        .sort((a, b) => a.name.localeCompare(b.name));
+      if (format === 'json') {
+        io.stdout(`${JSON.stringify(views, null, 2)}\n`);
+      } else if (views.length === 0) {
+        io.stderr(`no tokens in cluster ${clusterId}\n`);
+      } else {
+        io.stdout(
+          formatTable(
+            ['NAME', 'ORIGIN', 'USER', 'STATE', 'EXPIRES', 'LAST-USED'],
+            views.map((view) => [view.name, view.origin, view.userName, view.state, view.expiresAt ?? 'never', view.lastUsedAt ?? '-']),
+          ),
+        );
+      }
+      return 0;
+    });
+  },
+};
+
+export const tokensRevokeCommand: Command = {
+  name: 'tokens revoke',
+  summary: 'Revoke a token at once, native or synced from Rancher (sync keeps the revocation).',
+  description:
+    'The table changes immediately. A review cached before may still accept the token for the API\'s\n' +
+    "CACHE_TTL_SECONDS and the apiserver's --authentication-token-webhook-cache-ttl.",
+  args: '<clusterId> <tokenName>',
+  options: { ...TABLE_OPTIONS },
+  positionals: { min: 2, max: 2 },
+  async run(input, io) {
+    const clusterId = clusterIdArgument(input.positionals[0]);
+    const name = input.positionals[1] as string;
+    return withTable(tableLocation(input, io.env), async ({ store }) => {
+      if (!(await store.revokeToken(clusterId, name, io.now()))) throw new CliError(`no token named ${name} in cluster ${clusterId}`);
+      io.stderr(`revoked ${name} in cluster ${clusterId}\n`);
+      return 0;
+    });
+  },
+};

@@ -1,0 +1,108 @@
+import { stringify } from 'yaml';
+import { z } from 'zod';
+import { parseCredential } from '../../../core/caller-credential.ts';
+import { parseValue, stringOption, type Command } from '../command.ts';
+import { UsageError } from '../errors.ts';
+import { clusterIdArgument } from '../options.ts';
+
+export interface WebhookConfigInput {
+  clusterId: string;
+  /** Base URL of the API, e.g. `https://abc123.execute-api.eu-west-1.amazonaws.com`. */
+  baseUrl: string;
+  /** Exactly one of: the credential itself, or a file the apiserver re-reads (so it can be rotated). */
+  credential?: string;
+  credentialFile?: string;
+  /** PEM of a private CA, embedded as certificate-authority-data. */
+  certificateAuthorityPem?: string;
+}
+
+/** The webhook endpoint of a cluster: the exact URL the apiserver POSTs to (nothing is appended). */
+export function webhookUrl(baseUrl: string, clusterId: string): string {
+  return `${baseUrl.replace(/\/+$/, '')}/v1/clusters/${clusterId}/authenticate`;
+}
+
+/**
+ * The kubeconfig that `--authentication-token-webhook-config-file` points at (SPEC §2): one cluster
+ * whose server is this cluster's webhook URL, one user carrying the caller credential.
+ */
+export function webhookKubeconfig(input: WebhookConfigInput): string {
+  const user = input.credentialFile !== undefined ? { tokenFile: input.credentialFile } : { token: input.credential ?? '' };
+  const config = {
+    apiVersion: 'v1',
+    kind: 'Config',
+    clusters: [
+      {
+        name: 'tokengate',
+        cluster: {
+          server: webhookUrl(input.baseUrl, input.clusterId),
+          ...(input.certificateAuthorityPem !== undefined
+            ? { 'certificate-authority-data': Buffer.from(input.certificateAuthorityPem, 'utf8').toString('base64') }
+            : {}),
+        },
+      },
+    ],
+    users: [{ name: 'apiserver', user }],
+    contexts: [{ name: 'webhook', context: { cluster: 'tokengate', user: 'apiserver' } }],
+    'current-context': 'webhook',
+  };
+  return stringify(config, { lineWidth: 0, indentSeq: false });
+}
+
+const baseUrlSchema = z
+  .url({ protocol: /^https?$/, error: 'expected the http(s) base URL of the API' })
+  .refine((url) => !/[?#]/.test(url), 'expected a base URL without query or fragment');
+
+export const webhookConfigCommand: Command = {
+  name: 'webhook-config',
+  summary: "Print the kubeconfig for a cluster's --authentication-token-webhook-config-file.",
+  description:
+    'Without --credential or --credential-file the kubeconfig gets a placeholder to replace.\n' +
+    'With --credential-file the apiserver re-reads the file every minute, so a rotation needs no restart.\n' +
+    'Recommended apiserver flags: --authentication-token-webhook-version=v1 and a short\n' +
+    '--authentication-token-webhook-cache-ttl (revocation waits for it).',
+  args: '<clusterId>',
+  options: {
+    url: { type: 'string', value: 'URL', description: 'base URL of the tokengate API (required)' },
+    credential: { type: 'string', value: 'CREDENTIAL', description: 'the webhook credential from clusters add / rotate-credential' },
+    'credential-file': { type: 'string', value: 'PATH', description: "path of a file holding the credential, on the apiserver's host" },
+    'certificate-authority': { type: 'string', value: 'FILE', description: 'PEM file of a private CA to embed' },
+  },
+  positionals: { min: 1, max: 1 },
+  examples: [
+    'tokengate webhook-config c-m-abc12xyz --url https://tokengate.example.com --credential "$(cat credential.txt)" > webhook.yaml',
+    'tokengate webhook-config c-m-abc12xyz --url https://tokengate.example.com --credential-file /etc/kubernetes/tokengate.token',
+  ],
+  async run(input, io) {
+    const clusterId = clusterIdArgument(input.positionals[0]);
+    const rawUrl = stringOption(input, 'url');
+    if (rawUrl === undefined) throw new UsageError('--url is required: the base URL of the tokengate API');
+    const baseUrl = parseValue(baseUrlSchema, rawUrl, '--url');
+    const credential = stringOption(input, 'credential');
+    const credentialFile = stringOption(input, 'credential-file');
+    if (credential !== undefined && credentialFile !== undefined) throw new UsageError('give --credential or --credential-file, not both');
+    if (credential !== undefined && !parseCredential(credential)) {
+      throw new UsageError('--credential does not look like a tokengate webhook credential (tgc_…); copy it as clusters add printed it');
+    }
+    const caFile = stringOption(input, 'certificate-authority');
+    const certificateAuthorityPem = caFile !== undefined ? await io.readText(caFile) : undefined;
+    if (certificateAuthorityPem !== undefined && !certificateAuthorityPem.includes('-----BEGIN CERTIFICATE-----')) {
+      throw new UsageError(`--certificate-authority: ${caFile} is not a PEM certificate`);
+    }
+    const url = new URL(baseUrl);
+    if (url.protocol === 'http:' && !['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname)) {
+      io.stderr('warning: plain http: the apiserver would send the credential and every token unencrypted\n');
+    }
+    if (credential === undefined && credentialFile === undefined) {
+      io.stderr(`warning: no --credential given; replace the placeholder token before use\n`);
+    }
+    io.stdout(
+      webhookKubeconfig({
+        clusterId,
+        baseUrl,
+        ...(credentialFile !== undefined ? { credentialFile } : { credential: credential ?? `REPLACE-WITH-THE-CREDENTIAL-OF-${clusterId}` }),
+        ...(certificateAuthorityPem !== undefined ? { certificateAuthorityPem } : {}),
+      }),
+    );
+    return 0;
+  },
+};

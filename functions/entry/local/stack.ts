@@ -1,0 +1,90 @@
+import { handlerFromEnvironment, type AuthenticateHandler } from '../authenticate/handler.ts';
+import { openTable, type TableAccess } from '../../adapters/dynamodb/table-access.ts';
+import { noMetrics, type Log, type MetricsSink } from '../../adapters/telemetry/powertools.ts';
+import { startEmbeddedDynamoDb, type EmbeddedDynamoDb } from '../../adapters/dynamodb/embedded.ts';
+import { startLocalServer, type LocalServer } from './server.ts';
+
+export interface LocalApiOptions {
+  /** Interface of the API (and of the embedded DynamoDB); loopback by default. */
+  host?: string;
+  /** API port; 0 picks a free one. */
+  port?: number;
+  /** An existing DynamoDB to use; absent: start an embedded in-memory one. */
+  endpoint?: string;
+  /** Port of the embedded DynamoDB; 0 or absent picks a free one. */
+  dynamoDbPort?: number;
+  tableName: string;
+  region: string;
+  cacheTtlSeconds: number;
+  /** Further authenticate settings (`authenticateConfigSchema` names), e.g. `ALLOW_SYSTEM_GROUPS`. */
+  environment?: Record<string, string | undefined>;
+  /** Absent: Powertools' JSON log, as in Lambda. */
+  log?: Log;
+  metrics?: MetricsSink;
+  onHandlerError?: (error: unknown) => void;
+}
+
+export interface LocalApi {
+  /** Base URL of the API, e.g. `http://127.0.0.1:8080`. */
+  apiUrl: string;
+  /** The DynamoDB endpoint the API uses: give it to the CLI as `--endpoint` / `DYNAMODB_ENDPOINT`. */
+  dynamoEndpoint: string;
+  /** True when the DynamoDB is the embedded one (and goes away on close). */
+  embedded: boolean;
+  table: TableAccess;
+  close(): Promise<void>;
+}
+
+/**
+ * The whole local mode in one call: an embedded DynamoDB unless an endpoint is given, the table, and
+ * the authenticate handler (the same code as the Lambda, configured through the same environment)
+ * behind a local HTTP server. `tokengate serve` and the tests both start it.
+ */
+export async function startLocalApi(options: LocalApiOptions): Promise<LocalApi> {
+  const host = options.host ?? '127.0.0.1';
+  let embedded: EmbeddedDynamoDb | undefined;
+  let table: TableAccess | undefined;
+  let server: LocalServer | undefined;
+  let handler: AuthenticateHandler | undefined;
+  try {
+    embedded = options.endpoint ? undefined : await startEmbeddedDynamoDb({ host: loopbackFor(host), port: options.dynamoDbPort });
+    const endpoint = options.endpoint ?? (embedded as EmbeddedDynamoDb).endpoint;
+    table = openTable({ endpoint, region: options.region, tableName: options.tableName });
+    await table.ensureTable();
+    handler = handlerFromEnvironment(
+      {
+        ...options.environment,
+        TABLE_NAME: options.tableName,
+        AWS_REGION: options.region,
+        DYNAMODB_ENDPOINT: endpoint,
+        CACHE_TTL_SECONDS: String(options.cacheTtlSeconds),
+      },
+      { metrics: options.metrics ?? noMetrics, ...(options.log ? { log: options.log } : {}) },
+    );
+    server = await startLocalServer({ handler, host, port: options.port, onHandlerError: options.onHandlerError });
+  } catch (error) {
+    await server?.close();
+    table?.close();
+    await embedded?.close();
+    throw error;
+  }
+  const started = { server, table, embedded, handler: handler as AuthenticateHandler };
+  return {
+    apiUrl: started.server.url,
+    dynamoEndpoint: started.embedded?.endpoint ?? (options.endpoint as string),
+    embedded: started.embedded !== undefined,
+    table: started.table,
+    async close() {
+      await started.server.close();
+      // Best-effort writes (lastUsedAt) may still be in flight; the embedded store must outlive them.
+      await started.handler.settle?.();
+      started.table.close();
+      await started.embedded?.close();
+    },
+  };
+}
+
+/** The embedded DynamoDB has no authentication: never expose it beyond loopback, whatever the API binds. */
+function loopbackFor(apiHost: string): string {
+  return apiHost === '::1' || apiHost === '::' ? '::1' : '127.0.0.1';
+}

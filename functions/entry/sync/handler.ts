@@ -1,0 +1,144 @@
+import { randomUUID } from 'node:crypto';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { z } from 'zod';
+import { parseConfig } from '../config.ts';
+import { createDocumentClient } from '../../adapters/dynamodb/client.ts';
+import { DynamoDbStore } from '../../adapters/dynamodb/store.ts';
+import { clusterIdSchema } from '../../adapters/dynamodb/table.ts';
+import { powertoolsLog, powertoolsMetrics, type Log, type MetricsSink } from '../../adapters/telemetry/powertools.ts';
+import { clusterSourceOpener } from '../../adapters/kubernetes/cluster-opener.ts';
+import { syncConfigSchema, type SyncConfig } from './config.ts';
+import { cachingKubeconfigStore, SecretsManagerKubeconfigStore } from '../../adapters/kubeconfig/kubeconfig-store.ts';
+import { createSyncer, DEFAULT_SYNC_OPTIONS, type OpenClusterSource, type SyncOptions, type SyncStore, type Syncer, type SyncSummary } from '../../services/sync/sync.ts';
+
+/** The part of the Lambda context the handler uses: how long it may still run. */
+export interface InvocationContext {
+  getRemainingTimeInMillis(): number;
+}
+
+export type SyncHandler = (event: unknown, context?: InvocationContext) => Promise<SyncSummary>;
+
+/** The event: a schedule tick (any EventBridge payload: every cluster), or `{clusters: [...]}` for some. */
+const syncEventSchema = z.looseObject({ clusters: z.array(clusterIdSchema).max(1000).optional() });
+
+/** The invocation's event is not one the handler accepts. */
+export class InvalidSyncEventError extends Error {
+  override name = 'InvalidSyncEventError';
+}
+
+/** Time kept back from the Lambda's remaining time so that every started cluster can record its outcome. */
+const RESERVE_MS = 15_000;
+
+export interface HandlerDeps {
+  syncer: Syncer;
+  log: Log;
+  metrics: MetricsSink;
+}
+
+/** Translates an invocation into a sync run and its summary; metrics are flushed whatever happens. */
+export function makeHandler({ syncer, log, metrics }: HandlerDeps): SyncHandler {
+  return async (event, context) => {
+    try {
+      const parsed = syncEventSchema.safeParse(event ?? {});
+      if (!parsed.success) {
+        throw new InvalidSyncEventError(`invalid sync event: ${parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ')}`);
+      }
+      const remainingMs = context?.getRemainingTimeInMillis();
+      const signal = remainingMs === undefined ? undefined : AbortSignal.timeout(Math.max(1000, remainingMs - RESERVE_MS));
+      const summary = await syncer.syncAll({ clusterIds: parsed.data.clusters, signal });
+      log.info('sync run finished', {
+        runId: summary.runId,
+        clusters: summary.clusters.length,
+        ok: summary.ok,
+        failed: summary.failed,
+        busy: summary.busy,
+        skipped: summary.skipped,
+        unknown: summary.unknown,
+        durationMs: summary.durationMs,
+      });
+      return summary;
+    } catch (error) {
+      log.error('sync run failed', { error: error instanceof Error ? `${error.name}: ${error.message}` : 'unknown error' });
+      throw error;
+    } finally {
+      metrics.flush();
+    }
+  };
+}
+
+/** Maps the environment's configuration to the domain's options. */
+export function syncOptions(config: SyncConfig): SyncOptions {
+  return {
+    ...DEFAULT_SYNC_OPTIONS,
+    concurrency: config.SYNC_CONCURRENCY,
+    clusterTimeoutMs: config.SYNC_CLUSTER_TIMEOUT_SECONDS * 1000,
+    writeBack: {
+      ...DEFAULT_SYNC_OPTIONS.writeBack,
+      maxPatches: config.WRITE_BACK_MAX_PATCHES,
+      concurrency: config.WRITE_BACK_CONCURRENCY,
+      refreshDebounceSeconds: config.REFRESH_DEBOUNCE_SECONDS,
+    },
+  };
+}
+
+/**
+ * The table client of sync: longer per-attempt timeouts than the review path's, and more attempts,
+ * because sync writes in bulk and throttling (retried by the SDK with backoff) is expected there.
+ */
+export function syncStore(config: Pick<SyncConfig, 'AWS_REGION' | 'DYNAMODB_ENDPOINT' | 'TABLE_NAME'>): DynamoDbStore {
+  const client = createDocumentClient({
+    region: config.AWS_REGION,
+    endpoint: config.DYNAMODB_ENDPOINT,
+    connectionTimeoutMs: 2000,
+    requestTimeoutMs: 10_000,
+    maxAttempts: 8,
+  });
+  return new DynamoDbStore(client, { tableName: config.TABLE_NAME, deadlineMs: 10_000 });
+}
+
+/** Builds the real handler from an environment: one store, one Secrets Manager client, one log, one metrics sink. */
+export function handlerFromEnvironment(
+  env: Record<string, string | undefined>,
+  overrides: { store?: SyncStore; openSource?: OpenClusterSource; log?: Log; metrics?: MetricsSink } = {},
+): SyncHandler {
+  const config = parseConfig(syncConfigSchema, env);
+  const log = overrides.log ?? powertoolsLog('tokengate', config.LOG_LEVEL);
+  const metrics = overrides.metrics ?? powertoolsMetrics();
+  const store = overrides.store ?? syncStore(config);
+  const openSource =
+    overrides.openSource ??
+    clusterSourceOpener(
+      [
+        cachingKubeconfigStore(
+          new SecretsManagerKubeconfigStore(
+            new SecretsManagerClient({ region: config.AWS_REGION, ...(config.SECRETSMANAGER_ENDPOINT ? { endpoint: config.SECRETSMANAGER_ENDPOINT } : {}) }),
+            config.CLUSTER_SECRET_PREFIX,
+          ),
+          config.KUBECONFIG_CACHE_SECONDS * 1000,
+          () => performance.now(),
+        ),
+      ],
+      { pageSize: config.SYNC_PAGE_SIZE, callTimeoutMs: config.SYNC_CLUSTER_TIMEOUT_SECONDS * 1000 },
+    );
+  const syncer = createSyncer({
+    store,
+    openSource,
+    log,
+    metrics,
+    now: () => new Date(),
+    elapsed: () => performance.now(),
+    newRunId: () => randomUUID(),
+    options: syncOptions(config),
+  });
+  return makeHandler({ syncer, log, metrics });
+}
+
+// Composition root: built once per container at cold start and reused by warm invocations. A bad
+// environment throws here, listing every problem, so the function fails loudly on its first run.
+let coldStartHandler: SyncHandler | undefined;
+
+/** The Lambda entry point (scheduled every minute; `{clusters: [...]}` syncs only those). */
+export const handler: SyncHandler = (event, context) => {
+  coldStartHandler ??= handlerFromEnvironment(process.env);
+  return coldStartHandler(event, context);
+};

@@ -1,0 +1,524 @@
+import type { ClusterRows, TableItem, TableKey } from '../../adapters/dynamodb/store.ts';
+import { deriveRows, planMirror, sourcesFromRows, type MirrorPlan, type MirrorSources } from '../../core/mirror.ts';
+import { SK_PREFIX, type ClusterRow, type LastSync, type SyncLease } from '../../adapters/dynamodb/table.ts';
+import type { Log, MetricsSink } from '../../adapters/telemetry/powertools.ts';
+import {
+  ClusterForbiddenError,
+  ClusterSourceError,
+  type ClusterAuthToken,
+  type ClusterListing,
+  type ClusterSource,
+  type ClusterUserAttribute,
+  type HashSecretReads,
+} from '../../core/ports/cluster-source.ts';
+
+/** What sync needs from the table. Implemented by `DynamoDbStore`. */
+export interface SyncStore {
+  listClusters(): Promise<ClusterRow[]>;
+  readClusterRows(clusterId: string): Promise<ClusterRows>;
+  /** Unconditional batched puts and deletes, unprocessed items resent with backoff. */
+  batchWrite(puts: TableItem[], deletes: TableKey[]): Promise<void>;
+  replaceRowIfRev(item: TableItem, expectedRev: number): Promise<boolean>;
+  deleteRowIfRev(key: TableKey, expectedRev: number): Promise<boolean>;
+  acquireSyncLease(clusterId: string, lease: SyncLease, nowMs: number): Promise<boolean>;
+  finishSync(clusterId: string, owner: string, lastSync: LastSync): Promise<boolean>;
+}
+
+/** Opens the ClusterSource of a registered cluster (reads its kubeconfig through the registry's reference). */
+export type OpenClusterSource = (cluster: ClusterRow, signal: AbortSignal) => Promise<ClusterSource>;
+
+export interface WriteBackOptions {
+  /** Merge patches per cluster per run (the most overdue first); 0 disables write-back. */
+  maxPatches: number;
+  concurrency: number;
+  /** Patch `lastUsedAt` when the table's is newer than the cluster's by more than this. */
+  lastUsedThresholdMs: number;
+  /** Rancher's `auth-provider-refresh-debounce-seconds`; undefined: never set `needsRefresh` (as kube-api-auth). */
+  refreshDebounceSeconds: number | undefined;
+}
+
+export interface SyncOptions {
+  /** Clusters synced at once. */
+  concurrency: number;
+  /** One cluster's whole sync; past it the cluster's calls are aborted and it is recorded as failed. */
+  clusterTimeoutMs: number;
+  /** How long a lease outlives the cluster timeout, so a run that overran is still covered while it stops. */
+  leaseMarginMs: number;
+  /** Conditional single-item writes in flight per cluster. */
+  writeConcurrency: number;
+  /** Rows per unconditional batch-write call to the store, checked against the deadline in between. */
+  batchChunk: number;
+  writeBack: WriteBackOptions;
+}
+
+export const DEFAULT_SYNC_OPTIONS: SyncOptions = {
+  concurrency: 8,
+  clusterTimeoutMs: 120_000,
+  leaseMarginMs: 60_000,
+  writeConcurrency: 16,
+  batchChunk: 500,
+  writeBack: { maxPatches: 200, concurrency: 4, lastUsedThresholdMs: 60_000, refreshDebounceSeconds: undefined },
+};
+
+export interface SyncDeps {
+  store: SyncStore;
+  openSource: OpenClusterSource;
+  log: Log;
+  metrics: MetricsSink;
+  now: () => Date;
+  /** Monotonic milliseconds, for durations. */
+  elapsed: () => number;
+  /** A fresh unique id per run: the lease owner. */
+  newRunId: () => string;
+  options: SyncOptions;
+}
+
+export type PatchKind = 'clusterauthtokens' | 'clusteruserattributes';
+
+export interface WriteBackResult {
+  lastUsedPatched: number;
+  needsRefreshPatched: number;
+  /** Patches due but left for the next run (over the per-run cap, or stopped by an error). */
+  deferred: number;
+  failed: number;
+  /** Kinds the cluster forbade us to patch (reported once, not per object). */
+  forbidden: PatchKind[];
+}
+
+export interface ClusterSyncResult {
+  clusterId: string;
+  /** `busy`: another sync holds the cluster's lease; `skipped`: the run's deadline came first. */
+  outcome: 'ok' | 'failed' | 'busy' | 'skipped';
+  /** ClusterAuthTokens and ClusterUserAttributes listed (valid or not). */
+  objects: number;
+  writes: number;
+  deletes: number;
+  /** Conditional writes that lost to a concurrent change (e.g. a revoke): left to the next run. */
+  conflicts: number;
+  secretReads: number;
+  /** Objects that failed validation, by kind and name; their rows were kept untouched. */
+  rejected: string[];
+  durationMs: number;
+  /** Safe to log and store: names the cause, never a token, secret, hash or kubeconfig. */
+  error?: string;
+  writeBack: WriteBackResult;
+}
+
+export interface SyncSummary {
+  runId: string;
+  startedAt: string;
+  durationMs: number;
+  clusters: ClusterSyncResult[];
+  /** Cluster ids asked for that are not registered. */
+  unknown: string[];
+  ok: number;
+  failed: number;
+  busy: number;
+  skipped: number;
+}
+
+export interface SyncRequest {
+  /** Only these clusters; absent or empty: every registered cluster. */
+  clusterIds?: readonly string[];
+  /** The run's own deadline (e.g. the Lambda's remaining time): clusters not started by then are skipped. */
+  signal?: AbortSignal;
+}
+
+const LOGGED_REJECTED_NAMES = 20;
+
+/**
+ * The sync service: mirrors every registered cluster's Rancher objects into the table (upsert what
+ * changed, delete what is gone — only after complete listings), then writes usage back to the cluster.
+ * Each cluster is synced under a lease on its registry row and its own timeout; one failing cluster
+ * keeps its rows and does not affect the others.
+ */
+export function createSyncer(deps: SyncDeps) {
+  const { store, log, metrics, options } = deps;
+
+  async function syncAll(request: SyncRequest = {}): Promise<SyncSummary> {
+    const runId = deps.newRunId();
+    const startedAt = deps.now();
+    const started = deps.elapsed();
+    const registered = await store.listClusters();
+    const wanted = request.clusterIds && request.clusterIds.length > 0 ? new Set(request.clusterIds) : undefined;
+    const selected = wanted ? registered.filter((cluster) => wanted.has(cluster.clusterId)) : registered;
+    const unknown = wanted ? [...wanted].filter((id) => !registered.some((cluster) => cluster.clusterId === id)) : [];
+    if (unknown.length > 0) log.warn('unknown clusters requested', { clusters: unknown });
+
+    const runSignal = request.signal ?? new AbortController().signal;
+    const clusters = await mapWithConcurrency(selected, options.concurrency, (cluster) =>
+      runSignal.aborted ? Promise.resolve(skipped(cluster.clusterId)) : syncCluster(cluster, runId, runSignal),
+    );
+    for (const [index, result] of clusters.entries()) report(result, selected[index] as ClusterRow);
+
+    const count = (outcome: ClusterSyncResult['outcome']) => clusters.filter((result) => result.outcome === outcome).length;
+    return {
+      runId,
+      startedAt: startedAt.toISOString(),
+      durationMs: Math.round(deps.elapsed() - started),
+      clusters,
+      unknown,
+      ok: count('ok'),
+      failed: count('failed'),
+      busy: count('busy'),
+      skipped: count('skipped'),
+    };
+  }
+
+  async function syncCluster(cluster: ClusterRow, runId: string, runSignal: AbortSignal): Promise<ClusterSyncResult> {
+    const clusterId = cluster.clusterId;
+    const started = deps.elapsed();
+    const startedAt = deps.now();
+    const lease: SyncLease = { owner: runId, expiresAtMs: startedAt.getTime() + options.clusterTimeoutMs + options.leaseMarginMs };
+    try {
+      if (!(await store.acquireSyncLease(clusterId, lease, startedAt.getTime()))) return { ...emptyResult(clusterId), outcome: 'busy' };
+    } catch (error) {
+      return { ...emptyResult(clusterId), error: describeFailure(error), durationMs: Math.round(deps.elapsed() - started) };
+    }
+
+    const timeout = new AbortController();
+    const timer = setTimeout(() => timeout.abort(new SyncTimeoutError(clusterId, options.clusterTimeoutMs)), options.clusterTimeoutMs);
+    const signal = AbortSignal.any([runSignal, timeout.signal]);
+    const result = emptyResult(clusterId);
+    try {
+      const source = await deps.openSource(cluster, signal);
+      const mirrored = await mirrorCluster(source, signal, result);
+      result.outcome = 'ok';
+      result.writeBack = await writeBack(source, mirrored, signal);
+    } catch (error) {
+      result.outcome = 'failed';
+      result.error = describeFailure(error, signal);
+    } finally {
+      clearTimeout(timer);
+      result.durationMs = Math.round(deps.elapsed() - started);
+    }
+
+    const lastSync: LastSync = {
+      at: startedAt.toISOString(),
+      outcome: result.outcome === 'ok' ? 'ok' : 'failed',
+      objects: result.objects,
+      writes: result.writes,
+      deletes: result.deletes,
+      durationMs: result.durationMs,
+      ...(result.error ? { error: result.error } : {}),
+      ...(result.rejected.length > 0 ? { rejected: result.rejected.length } : {}),
+    };
+    try {
+      if (!(await store.finishSync(clusterId, runId, lastSync))) {
+        log.warn('sync lease lost before the outcome was recorded', { clusterId, durationMs: result.durationMs });
+      }
+    } catch (error) {
+      log.warn('sync outcome not recorded', { clusterId, error: describeFailure(error) });
+    }
+    return result;
+  }
+
+  interface Mirrored {
+    tokens: ClusterAuthToken[];
+    users: ClusterUserAttribute[];
+    current: ClusterRows;
+  }
+
+  /**
+   * Lists, derives, plans and writes one cluster. A failure before the writes (listing, reading the rows,
+   * reading Secrets) leaves every row as it was; one during the writes leaves what was written, each row
+   * whole, and the next run converges from there.
+   */
+  async function mirrorCluster(source: ClusterSource, signal: AbortSignal, result: ClusterSyncResult): Promise<Mirrored> {
+    const clusterId = source.clusterId;
+    const [tokens, users] = await Promise.all([source.listTokens({ signal }), source.listUserAttributes({ signal })]);
+    result.objects = countListed(tokens) + countListed(users);
+    const current = await store.readClusterRows(clusterId);
+    signal.throwIfAborted();
+
+    const stored = sourcesFromRows(current);
+    const storedTokens = byName(stored.tokens);
+    const storedUsers = byName(stored.users);
+
+    // An object that fails validation keeps the rows it had: its stored source stands in for it.
+    const rejectedUsers = users.rejected.map((object) => object.name);
+    const userSources = [...users.items, ...present(rejectedUsers.map((name) => storedUsers.get(name)))];
+
+    const secretReads = await readChangedSecrets(source, tokens.items, current, stored, signal);
+    result.secretReads = secretReads.read;
+    const rejectedTokens = new Set([...tokens.rejected.map((object) => object.name), ...secretReads.rejected]);
+    const tokenSources = [
+      ...tokens.items.filter((token) => !rejectedTokens.has(token.name)),
+      ...present([...rejectedTokens].map((name) => storedTokens.get(name))),
+    ];
+    result.rejected = [
+      ...tokens.rejected.map((object) => `clusterauthtoken/${object.name}`),
+      ...users.rejected.map((object) => `clusteruserattribute/${object.name}`),
+      ...secretReads.rejected.map((name) => `secret/${name}`),
+    ];
+
+    const derivation = deriveRows(clusterId, { tokens: tokenSources, users: userSources, secrets: secretReads.secrets });
+    const plan = planMirror(current, derivation.rows, { prune: true });
+    await applyPlan(plan, signal, result);
+    return { tokens: tokens.items, users: users.items, current };
+  }
+
+  /**
+   * Reads the hash Secrets of the tokens that have no hash of their own and are new, changed, or still
+   * without a stored Secret; every other token reuses its stored SECRET# row (Rancher writes a token's
+   * Secret before the token and never changes its hash), so an unchanged cluster costs no Secret read.
+   * "Changed" compares the token row derived from the listed token with the stored user and Secret
+   * against the stored row, so a change of the user alone does not re-read its tokens' Secrets.
+   */
+  async function readChangedSecrets(
+    source: ClusterSource,
+    tokens: ClusterAuthToken[],
+    current: ClusterRows,
+    stored: MirrorSources,
+    signal: AbortSignal,
+  ): Promise<{ secrets: MirrorSources['secrets']; rejected: string[]; read: number }> {
+    const storedSecrets = byName(stored.secrets);
+    const currentTokens = new Map(current.tokens.map((row) => [row.name, row]));
+    const withoutHash = tokens.filter((token) => token.hash === '');
+    const probe = deriveRows(source.clusterId, { tokens: withoutHash, users: stored.users, secrets: stored.secrets });
+    const toRead = probe.rows.tokens
+      .filter((row) => {
+        const existing = currentTokens.get(row.name);
+        if (existing?.origin === 'native') return false;
+        return existing?.sourceDigest !== row.sourceDigest || !storedSecrets.has(row.name);
+      })
+      .map((row) => row.name);
+
+    const reads: HashSecretReads = toRead.length > 0 ? await source.readHashSecrets(toRead, { signal }) : { found: [], missing: [], rejected: [] };
+    const secrets = new Map(storedSecrets);
+    for (const name of reads.missing) secrets.delete(name);
+    for (const secret of reads.found) secrets.set(secret.name, { name: secret.name, hash: secret.hash });
+    const rejected = reads.rejected.map((object) => object.name);
+    // a rejected Secret's token keeps its stored rows, Secret included
+    for (const name of rejected) {
+      const kept = storedSecrets.get(name);
+      if (kept) secrets.set(name, kept);
+      else secrets.delete(name);
+    }
+    return { secrets: [...secrets.values()], rejected, read: toRead.length };
+  }
+
+  /**
+   * New rows go in unconditional batches (nobody else writes a row that does not exist yet: a revoke
+   * needs the row). Updates and deletes of existing rows are conditional on the `rev` that was read, so
+   * a concurrent revoke or a concurrent sync is never overwritten; a lost condition is left to the next
+   * run, which starts from the new state.
+   */
+  async function applyPlan(plan: MirrorPlan, signal: AbortSignal, result: ClusterSyncResult): Promise<void> {
+    const creates = plan.puts.filter((put) => put.change === 'create').map((put) => put.row);
+    const updates = plan.puts.filter((put) => put.change === 'update');
+    const plainDeletes = plan.deletes.filter((entry) => entry.expectedRev === undefined).map((entry) => entry.key);
+    const conditionalDeletes = plan.deletes.filter((entry) => entry.expectedRev !== undefined);
+
+    for (let start = 0; start < creates.length; start += options.batchChunk) {
+      signal.throwIfAborted();
+      const chunk = creates.slice(start, start + options.batchChunk);
+      await store.batchWrite(chunk, []);
+      result.writes += chunk.length;
+    }
+    await mapWithConcurrency(updates, options.writeConcurrency, async (put) => {
+      signal.throwIfAborted();
+      if (await store.replaceRowIfRev(put.row, put.expectedRev ?? 0)) result.writes += 1;
+      else result.conflicts += 1;
+    });
+    await mapWithConcurrency(conditionalDeletes, options.writeConcurrency, async (entry) => {
+      signal.throwIfAborted();
+      if (await store.deleteRowIfRev(entry.key, entry.expectedRev ?? 0)) result.deletes += 1;
+      else result.conflicts += 1;
+    });
+    for (let start = 0; start < plainDeletes.length; start += options.batchChunk) {
+      signal.throwIfAborted();
+      const chunk = plainDeletes.slice(start, start + options.batchChunk);
+      await store.batchWrite([], chunk);
+      result.deletes += chunk.length;
+    }
+  }
+
+  /**
+   * Best effort: merge-patches `lastUsedAt` on tokens the table saw used well after the cluster did,
+   * and `needsRefresh` on users whose refresh debounce has passed since a use. Bounded per run (the
+   * rest waits for the next one); a forbidden kind stops that kind for this cluster and is reported
+   * once; an unreachable cluster stops the write-back. Never fails the sync.
+   */
+  async function writeBack(source: ClusterSource, mirrored: Mirrored, signal: AbortSignal): Promise<WriteBackResult> {
+    const result: WriteBackResult = { lastUsedPatched: 0, needsRefreshPatched: 0, deferred: 0, failed: 0, forbidden: [] };
+    const { maxPatches, concurrency, lastUsedThresholdMs, refreshDebounceSeconds } = options.writeBack;
+    if (maxPatches === 0) return result;
+
+    const nowMs = deps.now().getTime();
+    const usedAt = new Map<string, number>();
+    for (const row of mirrored.current.used) {
+      const millis = Date.parse(row.lastUsedAt);
+      if (!Number.isNaN(millis)) usedAt.set(row.sk.slice(SK_PREFIX.used.length), millis);
+    }
+
+    type Patch = { kind: PatchKind; name: string; at?: Date; overdueMs: number };
+    const tokenPatches: Patch[] = [];
+    const lastUseByUser = new Map<string, number>();
+    for (const token of mirrored.tokens) {
+      const used = usedAt.get(token.name);
+      if (used === undefined) continue;
+      lastUseByUser.set(token.userName, Math.max(used, lastUseByUser.get(token.userName) ?? 0));
+      // never used (or unreadable) in the cluster counts from the epoch: the most recent use goes first
+      const known = token.lastUsedAt === '' ? 0 : Date.parse(token.lastUsedAt);
+      const overdueMs = used - (Number.isNaN(known) ? 0 : known);
+      if (overdueMs > lastUsedThresholdMs) tokenPatches.push({ kind: 'clusterauthtokens', name: token.name, at: new Date(used), overdueMs });
+    }
+
+    const userPatches: Patch[] = [];
+    if (refreshDebounceSeconds !== undefined) {
+      for (const user of mirrored.users) {
+        // kube-api-auth's rule: a user never refreshed, or already marked, is left alone
+        if (user.needsRefresh || user.lastRefresh === '') continue;
+        const lastRefresh = Date.parse(user.lastRefresh);
+        const lastUse = lastUseByUser.get(user.name);
+        if (Number.isNaN(lastRefresh) || lastUse === undefined || lastUse <= lastRefresh) continue;
+        if (lastRefresh + refreshDebounceSeconds * 1000 >= nowMs) continue;
+        userPatches.push({ kind: 'clusteruserattributes', name: user.name, overdueMs: nowMs - lastRefresh });
+      }
+    }
+
+    // needsRefresh first: it is what keeps a user's groups current; then the most overdue usage.
+    const due = [...userPatches.sort(byOverdue), ...tokenPatches.sort(byOverdue)];
+    const queue = due.slice(0, maxPatches);
+    result.deferred = due.length - queue.length;
+    let stopped = false;
+    await mapWithConcurrency(queue, concurrency, async (patch) => {
+      if (stopped || signal.aborted || result.forbidden.includes(patch.kind)) {
+        result.deferred += 1;
+        return;
+      }
+      try {
+        const outcome =
+          patch.kind === 'clusterauthtokens'
+            ? await source.patchTokenLastUsed(patch.name, patch.at as Date, { signal })
+            : await source.patchUserNeedsRefresh(patch.name, { signal });
+        if (outcome === 'patched') {
+          if (patch.kind === 'clusterauthtokens') result.lastUsedPatched += 1;
+          else result.needsRefreshPatched += 1;
+        }
+      } catch (error) {
+        if (error instanceof ClusterForbiddenError) {
+          if (!result.forbidden.includes(patch.kind)) result.forbidden.push(patch.kind);
+          result.deferred += 1;
+          return;
+        }
+        result.failed += 1;
+        // a cluster that fails one patch after the adapter's retries will not take the next ones either
+        stopped = true;
+      }
+    });
+    return result;
+  }
+
+  function report(result: ClusterSyncResult, cluster: ClusterRow): void {
+    const dimensions = { ClusterId: result.clusterId };
+    const nowMs = deps.now().getTime();
+    const lastSuccess = result.outcome === 'ok' ? nowMs - result.durationMs : Date.parse(cluster.lastSuccessfulSyncAt ?? cluster.createdAt);
+    if (!Number.isNaN(lastSuccess)) metrics.seconds('SyncAgeSeconds', Math.max(0, Math.round((nowMs - lastSuccess) / 1000)), dimensions);
+    const attributes = {
+      clusterId: result.clusterId,
+      outcome: result.outcome,
+      objects: result.objects,
+      writes: result.writes,
+      deletes: result.deletes,
+      conflicts: result.conflicts,
+      secretReads: result.secretReads,
+      durationMs: result.durationMs,
+      rejectedCount: result.rejected.length,
+      rejected: result.rejected.slice(0, LOGGED_REJECTED_NAMES),
+      writeBack: result.writeBack,
+      ...(result.error ? { error: result.error } : {}),
+    };
+    if (result.outcome === 'busy' || result.outcome === 'skipped') {
+      log.info(result.outcome === 'busy' ? 'cluster sync skipped: another sync holds it' : 'cluster sync skipped: run deadline', attributes);
+      return;
+    }
+    metrics.count('SyncObjects', result.objects, dimensions);
+    metrics.count('SyncWrites', result.writes, dimensions);
+    metrics.count('SyncDeletes', result.deletes, dimensions);
+    metrics.milliseconds('SyncDurationMs', result.durationMs, dimensions);
+    metrics.count('SyncFailures', result.outcome === 'failed' ? 1 : 0, dimensions);
+    if (result.outcome === 'failed') log.warn('cluster sync failed', attributes);
+    else log.info('cluster synced', attributes);
+  }
+
+  return { syncAll };
+}
+
+export type Syncer = ReturnType<typeof createSyncer>;
+
+/** A cluster's sync ran past its own timeout. */
+export class SyncTimeoutError extends Error {
+  override name = 'SyncTimeoutError';
+  constructor(clusterId: string, timeoutMs: number) {
+    super(`cluster ${clusterId}: sync timed out after ${timeoutMs / 1000} s`);
+  }
+}
+
+/** A one-line, safe description of why a cluster's sync failed. */
+function describeFailure(error: unknown, signal?: AbortSignal): string {
+  // an abort surfaces as whatever the interrupted call threw; the signal's reason says why
+  if (signal?.aborted) {
+    const reason: unknown = signal.reason;
+    return reason instanceof SyncTimeoutError ? reason.message : 'the sync run reached its deadline';
+  }
+  if (error instanceof ClusterSourceError) return error.message;
+  if (error instanceof Error) return `${error.name}: ${error.message}`;
+  return 'unknown error';
+}
+
+function emptyResult(clusterId: string): ClusterSyncResult {
+  return {
+    clusterId,
+    outcome: 'failed',
+    objects: 0,
+    writes: 0,
+    deletes: 0,
+    conflicts: 0,
+    secretReads: 0,
+    rejected: [],
+    durationMs: 0,
+    writeBack: { lastUsedPatched: 0, needsRefreshPatched: 0, deferred: 0, failed: 0, forbidden: [] },
+  };
+}
+
+function skipped(clusterId: string): ClusterSyncResult {
+  return { ...emptyResult(clusterId), outcome: 'skipped' };
+}
+
+function countListed(listing: ClusterListing<unknown>): number {
+  return listing.items.length + listing.rejected.length;
+}
+
+function byName<T extends { name: string }>(items: T[]): Map<string, T> {
+  return new Map(items.map((item) => [item.name, item]));
+}
+
+function present<T>(items: (T | undefined)[]): T[] {
+  return items.filter((item): item is T => item !== undefined);
+}
+
+function byOverdue(a: { overdueMs: number }, b: { overdueMs: number }): number {
+  return b.overdueMs - a.overdueMs;
+}
+
+/** Runs `work` over `items` with at most `limit` in flight; results in input order; the first error rejects. */
+export async function mapWithConcurrency<T, R>(items: readonly T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  let failed = false;
+  const worker = async () => {
+    while (!failed && next < items.length) {
+      const index = next++;
+      try {
+        results[index] = await work(items[index] as T);
+      } catch (error) {
+        failed = true;
+        throw error;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
+  return results;
+}

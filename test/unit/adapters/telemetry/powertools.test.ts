@@ -1,0 +1,73 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { powertoolsMetrics } from '../../../../functions/adapters/telemetry/powertools.ts';
+
+let written: string[];
+
+beforeEach(() => {
+  written = [];
+  vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    written.push(String(chunk));
+    return true;
+  });
+  vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    written.push(`stderr:${String(chunk)}`);
+    return true;
+  });
+});
+
+afterEach(() => vi.restoreAllMocks());
+
+function emfLines() {
+  return written.filter((line) => line.includes('_aws')).map((line) => JSON.parse(line));
+}
+
+describe('powertoolsMetrics', () => {
+  it('publishes one EMF line per dimension set with counts summed, not a line per data point', () => {
+    const metrics = powertoolsMetrics({ flushIntervalMs: 0 });
+    for (let i = 0; i < 5; i += 1) metrics.count('Reviews', 1, { Outcome: 'accepted' });
+    metrics.count('Reviews', 1, { Outcome: 'foreign' });
+    metrics.count('ForeignTokens', 1, { ClusterId: 'c-abc12' });
+    metrics.milliseconds('ReviewLatency', 1.5, { Outcome: 'accepted' });
+    metrics.milliseconds('ReviewLatency', 2.5, { Outcome: 'accepted' });
+    metrics.flush();
+    const lines = emfLines();
+    expect(lines).toHaveLength(3);
+    const accepted = lines.find((line) => line.Outcome === 'accepted');
+    expect(accepted).toMatchObject({ Reviews: 5, ReviewLatency: [1.5, 2.5] });
+    expect(accepted._aws.CloudWatchMetrics[0].Namespace).toBe('Tokengate');
+    expect(lines.find((line) => line.ClusterId === 'c-abc12')).toMatchObject({ ForeignTokens: 1 });
+  });
+
+  it('keeps aggregating until the interval has passed', () => {
+    let clock = 0;
+    const metrics = powertoolsMetrics({ flushIntervalMs: 10_000, now: () => clock });
+    metrics.count('Reviews', 1, { Outcome: 'accepted' });
+    metrics.flush();
+    clock = 5_000;
+    metrics.count('Reviews', 1, { Outcome: 'accepted' });
+    metrics.flush();
+    expect(emfLines()).toHaveLength(0);
+    clock = 10_000;
+    metrics.flush();
+    expect(emfLines()).toEqual([expect.objectContaining({ Reviews: 2, Outcome: 'accepted' })]);
+  });
+
+  it('writes nothing at all (not even a warning) when there is nothing to publish', () => {
+    const metrics = powertoolsMetrics({ flushIntervalMs: 0 });
+    metrics.flush();
+    metrics.flush();
+    expect(written).toEqual([]);
+  });
+
+  it('samples at most 99 latencies per metric and dimension set between publishes', () => {
+    const metrics = powertoolsMetrics({ flushIntervalMs: 0, random: () => 0.5 });
+    for (let i = 0; i < 1_000; i += 1) metrics.milliseconds('ReviewLatency', i, { Outcome: 'accepted' });
+    metrics.count('Reviews', 1_000, { Outcome: 'accepted' });
+    metrics.flush();
+    const lines = emfLines();
+    expect(lines).toHaveLength(1);
+    expect(lines[0].ReviewLatency).toHaveLength(99);
+    expect(written.filter((line) => line.startsWith('stderr:'))).toEqual([]);
+    expect(lines[0].Reviews).toBe(1_000);
+  });
+});

@@ -1,0 +1,281 @@
+import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import {
+  createAuthenticator,
+  DEFAULT_AUTHENTICATOR_OPTIONS,
+  type AuthenticatorOptions,
+} from '../../../../functions/services/authenticate/authenticator.ts';
+import { StoreUnavailableError, UnauthorizedError } from '../../../../functions/core/errors.ts';
+import { registeredCluster } from '../../../support/clusters.ts';
+import { CapturingLog, CapturingMetrics, DEFAULT_SECRET, FakeTokenStore, tokenRow } from '../../../support/fakes.ts';
+
+const TOKEN = `kubeconfig-u-alice:${DEFAULT_SECRET}`;
+const SA_JWT = [
+  Buffer.from('{"alg":"RS256"}').toString('base64url'),
+  Buffer.from(JSON.stringify({ iss: 'kubernetes/serviceaccount', sub: 'system:serviceaccount:cattle-system:cattle' })).toString('base64url'),
+  'sig',
+].join('.');
+
+let cluster: Awaited<ReturnType<typeof registeredCluster>>;
+beforeAll(async () => {
+  cluster = await registeredCluster();
+});
+
+function setup(options: Partial<AuthenticatorOptions> = {}) {
+  const store = new FakeTokenStore().putCluster(cluster.row).putToken(tokenRow());
+  const log = new CapturingLog();
+  const metrics = new CapturingMetrics();
+  let clockMs = Date.parse('2026-11-26T12:00:00Z');
+  let monotonic = 1_000;
+  const authenticator = createAuthenticator({
+    store,
+    log,
+    metrics,
+    now: () => new Date(clockMs),
+    elapsed: () => monotonic,
+    options: { ...DEFAULT_AUTHENTICATOR_OPTIONS, ...options },
+  });
+  const advance = (ms: number) => {
+    clockMs += ms;
+    monotonic += ms;
+  };
+  return { store, log, metrics, authenticator, advance };
+}
+
+describe('caller check', () => {
+  it('lets a registered cluster with its credential through', async () => {
+    const { authenticator } = setup();
+    await expect(authenticator.checkCaller('c-abc12', cluster.authorization)).resolves.toBeUndefined();
+  });
+
+  it.each([
+    ['no Authorization header', undefined],
+    ['a malformed credential', 'Bearer not-a-credential'],
+    ['a Basic header', 'Basic dXNlcjpwYXNz'],
+  ])('refuses %s without reading the store', async (_label, header) => {
+    const { authenticator, store } = setup();
+    await expect(authenticator.checkCaller('c-abc12', header)).rejects.toBeInstanceOf(UnauthorizedError);
+    expect(store.calls.getCluster).toBe(0);
+  });
+
+  it('refuses a well-formed but wrong credential', async () => {
+    const { authenticator } = setup();
+    const other = await registeredCluster();
+    await expect(authenticator.checkCaller('c-abc12', other.authorization)).rejects.toBeInstanceOf(UnauthorizedError);
+  });
+
+  it("refuses another cluster's credential (the credential is per cluster)", async () => {
+    const { authenticator, store } = setup();
+    const other = await registeredCluster('c-other');
+    store.putCluster(other.row);
+    await expect(authenticator.checkCaller('c-abc12', other.authorization)).rejects.toBeInstanceOf(UnauthorizedError);
+  });
+
+  it('refuses an unknown cluster', async () => {
+    const { authenticator } = setup();
+    await expect(authenticator.checkCaller('c-nope1', cluster.authorization)).rejects.toBeInstanceOf(UnauthorizedError);
+  });
+
+  it.each(['C-ABC', '../c-abc12', 'c_abc', 'a'.repeat(64), '', 'c-abc-'])(
+    'refuses the malformed cluster id %j without reading the store',
+    async (clusterId) => {
+      const { authenticator, store } = setup();
+      await expect(authenticator.checkCaller(clusterId, cluster.authorization)).rejects.toBeInstanceOf(UnauthorizedError);
+      expect(store.calls.getCluster).toBe(0);
+    },
+  );
+
+  it('caches a successful check', async () => {
+    const { authenticator, store } = setup();
+    await authenticator.checkCaller('c-abc12', cluster.authorization);
+    await authenticator.checkCaller('c-abc12', cluster.authorization);
+    expect(store.calls.getCluster).toBe(1);
+  });
+
+  it('checks again on every call when the cache TTL is 0', async () => {
+    const { authenticator, store } = setup({ cacheTtlSeconds: 0 });
+    await authenticator.checkCaller('c-abc12', cluster.authorization);
+    await authenticator.checkCaller('c-abc12', cluster.authorization);
+    expect(store.calls.getCluster).toBe(2);
+  });
+
+  it('stops hashing wrong credentials past the per-second budget', async () => {
+    const { authenticator, store, advance } = setup({ callerChecksPerSecond: 3 });
+    const wrong = await Promise.all([1, 2, 3, 4, 5].map(() => registeredCluster()));
+    for (const attempt of wrong) {
+      await expect(authenticator.checkCaller('c-abc12', attempt.authorization)).rejects.toBeInstanceOf(UnauthorizedError);
+    }
+    expect(store.calls.getCluster).toBe(3);
+    advance(1_000);
+    await expect(authenticator.checkCaller('c-abc12', cluster.authorization)).resolves.toBeUndefined();
+  });
+
+  it('refuses a credential whose notAfter is unreadable (fails closed)', async () => {
+    const { authenticator, store } = setup({ cacheTtlSeconds: 0 });
+    const [record] = cluster.row.credentials;
+    store.putCluster({ ...cluster.row, credentials: [{ ...record!, notAfter: 'end of next week' }] });
+    await expect(authenticator.checkCaller('c-abc12', cluster.authorization)).rejects.toBeInstanceOf(UnauthorizedError);
+  });
+
+  it('refuses a rotated-out credential after its grace period ends', async () => {
+    const { authenticator, store, advance } = setup({ cacheTtlSeconds: 0 });
+    const [record] = cluster.row.credentials;
+    store.putCluster({ ...cluster.row, credentials: [{ ...record!, notAfter: '2026-11-26T12:00:30Z' }] });
+    await expect(authenticator.checkCaller('c-abc12', cluster.authorization)).resolves.toBeUndefined();
+    advance(31_000);
+    await expect(authenticator.checkCaller('c-abc12', cluster.authorization)).rejects.toBeInstanceOf(UnauthorizedError);
+  });
+});
+
+describe('token review', () => {
+  beforeEach(() => undefined);
+
+  it('accepts a valid token and logs one structured line without the secret', async () => {
+    const { authenticator, log } = setup();
+    const decision = await authenticator.reviewToken('c-abc12', TOKEN);
+    expect(decision.outcome).toBe('accepted');
+    const lines = log.withMessage('token accepted');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]!.attributes).toMatchObject({ clusterId: 'c-abc12', tokenName: 'kubeconfig-u-alice', user: 'u-alice', outcome: 'accepted' });
+    expect(log.text()).not.toContain(DEFAULT_SECRET);
+    expect(log.text()).not.toContain('$3:1:');
+  });
+
+  it('logs a refusal with its reason and never the secret or hash', async () => {
+    const { authenticator, log } = setup();
+    const wrongSecret = 'b'.repeat(54);
+    await authenticator.reviewToken('c-abc12', `kubeconfig-u-alice:${wrongSecret}`);
+    expect(log.withMessage('token refused')[0]!.attributes).toMatchObject({ reason: 'secret-mismatch', user: 'u-alice' });
+    expect(log.text()).not.toContain(wrongSecret);
+    expect(log.text()).not.toContain('zsN1zEFC7SvABTdR58o7yjIq');
+  });
+
+  it('serves a repeated review from the cache within the TTL and reads again after it', async () => {
+    const { authenticator, store, advance } = setup({ cacheTtlSeconds: 10 });
+    await authenticator.reviewToken('c-abc12', TOKEN);
+    await authenticator.reviewToken('c-abc12', TOKEN);
+    expect(store.calls.getToken).toBe(1);
+    advance(10_001);
+    await authenticator.reviewToken('c-abc12', TOKEN);
+    expect(store.calls.getToken).toBe(2);
+  });
+
+  it('reads the store on every review when the cache TTL is 0, so a revocation is seen at once', async () => {
+    const { authenticator, store } = setup({ cacheTtlSeconds: 0 });
+    expect((await authenticator.reviewToken('c-abc12', TOKEN)).outcome).toBe('accepted');
+    store.putToken(tokenRow({ revoked: true }));
+    expect(await authenticator.reviewToken('c-abc12', TOKEN)).toMatchObject({ outcome: 'refused', reason: 'token-revoked' });
+    expect(store.calls.getToken).toBe(2);
+  });
+
+  it('stops serving a cached acceptance once the token expires, even within the TTL', async () => {
+    const { authenticator, store, advance } = setup({ cacheTtlSeconds: 60 });
+    store.putToken(tokenRow({ expiresAt: '2026-11-26T12:00:05Z' }));
+    expect((await authenticator.reviewToken('c-abc12', TOKEN)).outcome).toBe('accepted');
+    advance(6_000);
+    expect(await authenticator.reviewToken('c-abc12', TOKEN)).toMatchObject({ outcome: 'refused', reason: 'token-expired' });
+  });
+
+  it('does not let a cached wrong secret affect the right one', async () => {
+    const { authenticator } = setup();
+    await authenticator.reviewToken('c-abc12', 'kubeconfig-u-alice:wrongsecret');
+    expect((await authenticator.reviewToken('c-abc12', TOKEN)).outcome).toBe('accepted');
+  });
+
+  it('keeps cached decisions apart per cluster', async () => {
+    const { authenticator } = setup();
+    expect((await authenticator.reviewToken('c-abc12', TOKEN)).outcome).toBe('accepted');
+    expect(await authenticator.reviewToken('c-other', TOKEN)).toMatchObject({ outcome: 'refused', reason: 'token-not-found' });
+  });
+
+  it('refuses foreign tokens silently: no store read, no per-token log line, one summary per interval', async () => {
+    const { authenticator, store, log, metrics, advance } = setup({ foreignSummaryIntervalSeconds: 60 });
+    for (let i = 0; i < 50; i += 1) {
+      expect((await authenticator.reviewToken('c-abc12', SA_JWT)).outcome).toBe('foreign');
+      advance(100);
+    }
+    expect(store.calls.getToken).toBe(0);
+    expect(log.lines).toHaveLength(0);
+    advance(60_000);
+    await authenticator.reviewToken('c-abc12', SA_JWT);
+    const summaries = log.withMessage('foreign tokens refused');
+    expect(summaries).toHaveLength(1);
+    expect(summaries[0]!.attributes).toMatchObject({
+      total: 51,
+      byCluster: { 'c-abc12': { 'serviceaccount-jwt': 51 } },
+      topOffenders: [{ clusterId: 'c-abc12', kind: 'serviceaccount-jwt', subject: 'system:serviceaccount:cattle-system:cattle', count: 51 }],
+    });
+    expect(log.text()).not.toContain(SA_JWT);
+    expect(metrics.total('ForeignTokens', { ClusterId: 'c-abc12' })).toBe(51);
+  });
+
+  it('records lastUsedAt at most once per interval per token', async () => {
+    const { authenticator, store, advance } = setup({ cacheTtlSeconds: 0, lastUsedIntervalSeconds: 60 });
+    await authenticator.reviewToken('c-abc12', TOKEN);
+    await authenticator.reviewToken('c-abc12', TOKEN);
+    expect(store.uses).toHaveLength(1);
+    advance(61_000);
+    await authenticator.reviewToken('c-abc12', TOKEN);
+    expect(store.uses).toHaveLength(2);
+  });
+
+  it('still accepts when recording lastUsedAt fails, and says why in the log', async () => {
+    const { authenticator, store, log } = setup();
+    store.failRecordUse = new Error('throttled');
+    expect((await authenticator.reviewToken('c-abc12', TOKEN)).outcome).toBe('accepted');
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    expect(log.withMessage('lastUsedAt not recorded')[0]!.attributes).toMatchObject({ tokenName: 'kubeconfig-u-alice' });
+  });
+
+  it('answers without waiting for a lastUsedAt write that never completes, and bounds such writes', async () => {
+    const { authenticator, store } = setup({ cacheTtlSeconds: 0 });
+    let started = 0;
+    store.recordUse = () => {
+      started += 1;
+      return new Promise(() => undefined);
+    };
+    for (let i = 0; i < 40; i += 1) {
+      store.putToken(tokenRow({ name: `t-${i}` }));
+      expect((await authenticator.reviewToken('c-abc12', `t-${i}:${DEFAULT_SECRET}`)).outcome).toBe('accepted');
+    }
+    expect(started).toBe(32);
+  });
+
+  it('settles once the lastUsedAt writes it started have finished', async () => {
+    const { authenticator, store } = setup();
+    let finish: () => void = () => undefined;
+    store.recordUse = () => new Promise<void>((resolve) => (finish = resolve));
+    await authenticator.reviewToken('c-abc12', TOKEN);
+    let settled = false;
+    const settling = authenticator.settle().then(() => (settled = true));
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(settled).toBe(false);
+    finish();
+    await settling;
+    expect(settled).toBe(true);
+  });
+
+  it('does not cache a store failure', async () => {
+    const { authenticator, store } = setup();
+    store.failWith = new StoreUnavailableError(new Error('down'));
+    await expect(authenticator.reviewToken('c-abc12', TOKEN)).rejects.toBeInstanceOf(StoreUnavailableError);
+    store.failWith = undefined;
+    expect((await authenticator.reviewToken('c-abc12', TOKEN)).outcome).toBe('accepted');
+  });
+
+  it('counts every decision by outcome', async () => {
+    const { authenticator, metrics } = setup();
+    await authenticator.reviewToken('c-abc12', TOKEN);
+    await authenticator.reviewToken('c-abc12', 'kubeconfig-u-alice:nope');
+    await authenticator.reviewToken('c-abc12', 'garbage');
+    expect(metrics.total('Reviews', { Outcome: 'accepted' })).toBe(1);
+    expect(metrics.total('Reviews', { Outcome: 'refused' })).toBe(1);
+    expect(metrics.total('Reviews', { Outcome: 'foreign' })).toBe(1);
+  });
+});
+
+describe('issued caller credentials', () => {
+  it('are stored as argon2id with light parameters (their secret is 256 random bits, not a password)', async () => {
+    const { row } = await registeredCluster('c-light');
+    expect(row.credentials[0]!.hash).toMatch(/^\$argon2id\$v=19\$m=4096,t=1,p=1\$/);
+  });
+});
