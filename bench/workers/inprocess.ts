@@ -9,7 +9,7 @@ import { createDocumentClient } from '../../functions/adapters/dynamodb/client.t
 import { DynamoDbStore } from '../../functions/adapters/dynamodb/store.ts';
 import { verifySecret } from '../../functions/core/hash.ts';
 import { keys, type TokenRow } from '../../functions/adapters/dynamodb/table.ts';
-import { noMetrics, silentLog } from '../../functions/adapters/telemetry/powertools.ts';
+import { noMetrics, silentLog } from '../../functions/core/ports/telemetry.ts';
 import { httpEvent, tokenReviewBody } from '../../test/support/events.ts';
 import { failToStart, serveCommands } from '../lib/child.ts';
 import {

@@ -1,7 +1,7 @@
 // The product's local mode in its own process: embedded DynamoDB, table, and the authenticate handler
 // behind the local HTTP server, exactly as `tokengate serve` starts it. Its log goes to the parent.
 import { startLocalApi } from '../../functions/entry/local/stack.ts';
-import { silentLog } from '../../functions/adapters/telemetry/powertools.ts';
+import { silentLog } from '../../functions/core/ports/telemetry.ts';
 import { failToStart, serveCommands } from '../lib/child.ts';
 import { REGION } from '../lib/seed.ts';
 

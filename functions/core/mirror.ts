@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { ClusterAuthToken, ClusterUserAttribute, HashSecret } from '../adapters/kubernetes/rancher-objects.ts';
+import type { ClusterAuthToken, ClusterUserAttribute, HashSecret } from './rancher-objects.ts';
 import type { ClusterRows, TableItem, TableKey } from '../adapters/dynamodb/store.ts';
 import { expiryOf } from './review.ts';
 import { keys, type SecretRow, type TokenRow, type TokenUser, type UserRow } from '../adapters/dynamodb/table.ts';

@@ -3,7 +3,7 @@
  * handler, local HTTP server, embedded DynamoDB) filled with the hostile-input world. Talks to its parent
  * over IPC: sends `{ type: 'ready', … }`, answers `{ type: 'rss' }` with its memory, exits on `{ type: 'stop' }`.
  */
-import { silentLog } from '../../functions/adapters/telemetry/powertools.ts';
+import { silentLog } from '../../functions/core/ports/telemetry.ts';
 import { buildWorld } from '../support/hostile.ts';
 import { startLocalStack } from '../support/local-stack.ts';
 

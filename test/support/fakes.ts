@@ -1,6 +1,6 @@
 import type { ClusterRow, TokenRow } from '../../functions/adapters/dynamodb/table.ts';
 import { keys } from '../../functions/adapters/dynamodb/table.ts';
-import type { Log, LogAttributes, MetricsSink } from '../../functions/adapters/telemetry/powertools.ts';
+import type { Log, LogAttributes, MetricsSink } from '../../functions/core/ports/telemetry.ts';
 import type { TokenStore } from '../../functions/core/ports/token-store.ts';
 
 export interface LogLine {

@@ -4,7 +4,7 @@ import { startLocalApi } from '../../functions/entry/local/stack.ts';
 import { issueCredential } from '../../functions/core/caller-credential.ts';
 import type { DynamoDbStore } from '../../functions/adapters/dynamodb/store.ts';
 import { newClusterRow } from '../../functions/adapters/dynamodb/table.ts';
-import { silentLog, type Log, type MetricsSink } from '../../functions/adapters/telemetry/powertools.ts';
+import { silentLog, type Log, type MetricsSink } from '../../functions/core/ports/telemetry.ts';
 
 export interface LocalStackOptions {
   /** Decision cache TTL of the API; 0 (the default here) makes every change visible at once. */

@@ -7,6 +7,9 @@
  * strings: whether `expiresAt` parses is the authenticator's decision ("unparseable = refuse"), not the sync's.
  */
 import { z } from 'zod';
+import type { ClusterAuthToken, ClusterUserAttribute, HashSecret, RejectedObject } from '../../core/rancher-objects.ts';
+
+export type { ClusterAuthToken, ClusterUserAttribute, HashSecret, RejectedObject } from '../../core/rancher-objects.ts';
 
 const objectMetaSchema = z.looseObject({
   name: z.string().min(1),
@@ -48,48 +51,6 @@ const secretSchema = z.looseObject({
   type: z.string().default('Opaque'),
   data: z.record(z.string(), z.string()).nullish(),
 });
-
-/** A ClusterAuthToken, reduced to what the authenticator needs. */
-export interface ClusterAuthToken {
-  name: string;
-  uid: string;
-  resourceVersion: string;
-  userName: string;
-  enabled: boolean;
-  /** RFC 3339 as Rancher wrote it; "" = never expires. Not parsed here. */
-  expiresAt: string;
-  /** "" when the hash lives in the Secret of the same name (Rancher 2.13+). */
-  hash: string;
-  /** RFC 3339 as written by the last authenticator; "" = never used. */
-  lastUsedAt: string;
-}
-
-/** A ClusterUserAttribute (metadata.name is the Rancher user id). */
-export interface ClusterUserAttribute {
-  name: string;
-  uid: string;
-  resourceVersion: string;
-  groups: string[];
-  enabled: boolean;
-  extraByProvider: Record<string, Record<string, string[]>>;
-  /** RFC 3339; "" = never refreshed. */
-  lastRefresh: string;
-  needsRefresh: boolean;
-}
-
-/** The hash Secret of a ClusterAuthToken: same name, type Opaque, `data.hash`, decoded here. */
-export interface HashSecret {
-  name: string;
-  uid: string;
-  resourceVersion: string;
-  hash: string;
-}
-
-/** An object that failed validation: its name (when readable) and where it is wrong, never its values. */
-export interface RejectedObject {
-  name: string;
-  problems: string[];
-}
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; rejected: RejectedObject };
 

@@ -5,9 +5,9 @@
  * Errors are the few typed ones below; their messages name the cluster and the cause and never contain a
  * bearer token, a secret or a hash, so they are safe to log and to store as a cluster's last sync error.
  */
-import type { ClusterAuthToken, ClusterUserAttribute, HashSecret, RejectedObject } from '../../adapters/kubernetes/rancher-objects.ts';
+import type { ClusterAuthToken, ClusterUserAttribute, HashSecret, RejectedObject } from '../rancher-objects.ts';
 
-export type { ClusterAuthToken, ClusterUserAttribute, HashSecret, RejectedObject } from '../../adapters/kubernetes/rancher-objects.ts';
+export type { ClusterAuthToken, ClusterUserAttribute, HashSecret, RejectedObject } from '../rancher-objects.ts';
 
 /** A complete listing: every page of one consistent snapshot of the cluster, or an error (never a partial one). */
 export interface ClusterListing<T> {

@@ -2,7 +2,8 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from '
 import { authenticateConfigSchema, parseConfig, type AuthenticateConfig } from '../config.ts';
 import { createDocumentClient } from '../../adapters/dynamodb/client.ts';
 import { DynamoDbStore } from '../../adapters/dynamodb/store.ts';
-import { powertoolsLog, powertoolsMetrics, type Log, type MetricsSink } from '../../adapters/telemetry/powertools.ts';
+import { powertoolsLog, powertoolsMetrics } from '../../adapters/telemetry/powertools.ts';
+import { type Log, type MetricsSink } from '../../core/ports/telemetry.ts';
 import type { TokenStore } from '../../core/ports/token-store.ts';
 import { parseTokenReview, tokenReviewReply } from './tokenreview.ts';
 import { createAuthenticator, type Authenticator, type AuthenticatorOptions } from '../../services/authenticate/authenticator.ts';

@@ -1,6 +1,6 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { BadRequestError, HttpError, MethodNotAllowedError, NotFoundError, PayloadTooLargeError } from '../../core/errors.ts';
-import type { Log } from '../../adapters/telemetry/powertools.ts';
+import type { Log } from '../../core/ports/telemetry.ts';
 
 /** Largest TokenReview body we read (a token is at most a few KiB). */
 export const MAX_BODY_BYTES = 64 * 1024;

@@ -1,6 +1,6 @@
 import { handlerFromEnvironment, type AuthenticateHandler } from '../authenticate/handler.ts';
 import { openTable, type TableAccess } from '../../adapters/dynamodb/table-access.ts';
-import { noMetrics, type Log, type MetricsSink } from '../../adapters/telemetry/powertools.ts';
+import { noMetrics, type Log, type MetricsSink } from '../../core/ports/telemetry.ts';
 import { startEmbeddedDynamoDb, type EmbeddedDynamoDb } from '../../adapters/dynamodb/embedded.ts';
 import { startLocalServer, type LocalServer } from './server.ts';
 

@@ -5,7 +5,7 @@ import { ForeignTokenSummary } from '../../core/foreign-summary.ts';
 import { REFUSAL_MESSAGES, review, type Decision } from '../../core/review.ts';
 import { parseToken } from '../../core/token-string.ts';
 import { clusterIdSchema, type ClusterRow, type TokenRow } from '../../adapters/dynamodb/table.ts';
-import type { Log, MetricsSink } from '../../adapters/telemetry/powertools.ts';
+import type { Log, MetricsSink } from '../../core/ports/telemetry.ts';
 import type { TokenStore } from '../../core/ports/token-store.ts';
 import { TtlCache } from './ttl-cache.ts';
 

@@ -1,7 +1,7 @@
 import type { ClusterRows, TableItem, TableKey } from '../../adapters/dynamodb/store.ts';
 import { deriveRows, planMirror, sourcesFromRows, type MirrorPlan, type MirrorSources } from '../../core/mirror.ts';
 import { SK_PREFIX, type ClusterRow, type LastSync, type SyncLease } from '../../adapters/dynamodb/table.ts';
-import type { Log, MetricsSink } from '../../adapters/telemetry/powertools.ts';
+import type { Log, MetricsSink } from '../../core/ports/telemetry.ts';
 import {
   ClusterForbiddenError,
   ClusterSourceError,

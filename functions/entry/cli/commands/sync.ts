@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { noMetrics, silentLog } from '../../../adapters/telemetry/powertools.ts';
+import { noMetrics, silentLog } from '../../../core/ports/telemetry.ts';
 import { clusterSourceOpener } from '../../../adapters/kubernetes/cluster-opener.ts';
 import { createSyncer, DEFAULT_SYNC_OPTIONS, type ClusterSyncResult } from '../../../services/sync/sync.ts';
 import { KUBECONFIG_OPTIONS, prepareKubeconfig, readableKubeconfigStores } from '../cluster-access.ts';

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { openTable } from '../../../../functions/adapters/dynamodb/table-access.ts';
 import { startEmbeddedDynamoDb } from '../../../../functions/adapters/dynamodb/embedded.ts';
 import { startLocalApi } from '../../../../functions/entry/local/stack.ts';
-import { silentLog } from '../../../../functions/adapters/telemetry/powertools.ts';
+import { silentLog } from '../../../../functions/core/ports/telemetry.ts';
 
 async function freePort(): Promise<number> {
   const server = createServer();

@@ -11,7 +11,7 @@ import { makeHandler } from '../../../../functions/entry/authenticate/handler.ts
 import { issueCredential } from '../../../../functions/core/caller-credential.ts';
 import { UnauthorizedError } from '../../../../functions/core/errors.ts';
 import type { ClusterRow } from '../../../../functions/adapters/dynamodb/table.ts';
-import { noMetrics, silentLog, type Log, type MetricsSink } from '../../../../functions/adapters/telemetry/powertools.ts';
+import { noMetrics, silentLog, type Log, type MetricsSink } from '../../../../functions/core/ports/telemetry.ts';
 import { registeredCluster } from '../../../support/clusters.ts';
 import { soakReport } from '../../../support/soak-report.ts';
 import { httpEvent, tokenReviewBody } from '../../../support/events.ts';
