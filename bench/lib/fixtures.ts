@@ -1,9 +1,9 @@
 import { createHash, randomBytes, scrypt as scryptCallback } from 'node:crypto';
 import { hash as hashArgon2 } from '@node-rs/argon2';
-import { tokenRow } from '../../test/support/fakes.ts';
-import type { TokenRow } from '../../functions/adapters/dynamodb/table.ts';
+import { tokenRecord } from '../../test/support/fakes.ts';
+import type { TokenRecord } from '../../functions/core/records.ts';
 
-/** The 27 characters Rancher draws its 54-character token secrets from (SPEC §3). */
+/** The 27 characters Rancher draws its 54-character token secrets from (docs/reference.md, "Token string"). */
 const RANCHER_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
 
 export function rancherSecret(): string {
@@ -61,9 +61,9 @@ export function serviceAccountJwt(namespace = 'cattle-system', name = 'cattle'):
   return `${part(header)}.${part(payload)}.${randomBytes(256).toString('base64url')}`;
 }
 
-/** A Rancher token row as sync writes it (`tokenRow` of the unit tests), with its name and hash. */
-export function benchTokenRow(clusterId: string, name: string, hash: string): TokenRow {
-  return tokenRow({ clusterId, name, hash, userName: 'u-bench', rev: 1 });
+/** A Rancher token record as sync writes it (`tokenRecord` of the unit tests), with its name and hash. */
+export function benchTokenRow(clusterId: string, name: string, hash: string): TokenRecord {
+  return tokenRecord({ clusterId, name, hash, userName: 'u-bench' });
 }
 
 export interface SeededToken {
@@ -73,8 +73,8 @@ export interface SeededToken {
 }
 
 /** Tokens with distinct `$3` hashes, for cache hits (a small pool) or misses (each used once). */
-export function sha3Tokens(clusterId: string, prefix: string, count: number): { rows: TokenRow[]; tokens: SeededToken[] } {
-  const rows: TokenRow[] = [];
+export function sha3Tokens(clusterId: string, prefix: string, count: number): { rows: TokenRecord[]; tokens: SeededToken[] } {
+  const rows: TokenRecord[] = [];
   const tokens: SeededToken[] = [];
   for (let index = 0; index < count; index += 1) {
     const name = `${prefix}-${index}`;
@@ -96,8 +96,8 @@ export function sharedHashTokens(
   count: number,
   hash: string,
   secret: string,
-): { rows: TokenRow[]; tokens: SeededToken[] } {
-  const rows: TokenRow[] = [];
+): { rows: TokenRecord[]; tokens: SeededToken[] } {
+  const rows: TokenRecord[] = [];
   const tokens: SeededToken[] = [];
   for (let index = 0; index < count; index += 1) {
     const name = `${prefix}-${index}`;

@@ -1,6 +1,6 @@
 import { registeredCluster } from '../../test/support/clusters.ts';
 import { openTable, type TableAccess } from '../../functions/adapters/dynamodb/table-access.ts';
-import type { TableItem } from '../../functions/adapters/dynamodb/store.ts';
+import type { MirroredRecord } from '../../functions/core/records.ts';
 
 export const REGION = 'us-east-1';
 
@@ -13,22 +13,22 @@ export async function benchTable(endpoint: string, tableName: string): Promise<T
 
 /** Registers a cluster as `tokengate clusters add` would; returns the Authorization header its apiserver sends. */
 export async function seedCluster(table: TableAccess, clusterId: string): Promise<string> {
-  const { row, authorization } = await registeredCluster(clusterId);
-  await table.store.createCluster(row);
+  const { record, authorization } = await registeredCluster(clusterId);
+  await table.store.createCluster(record);
   return authorization;
 }
 
-/** Writes rows with the store's own batch writer, a few batches at a time. */
-export async function seedRows(table: TableAccess, rows: TableItem[], parallel = 4): Promise<void> {
+/** Writes records with the store's own batch writer, a few batches at a time. */
+export async function seedRows(table: TableAccess, rows: MirroredRecord[], parallel = 4): Promise<void> {
   const chunk = 25 * 8;
-  const chunks: TableItem[][] = [];
+  const chunks: MirroredRecord[][] = [];
   for (let start = 0; start < rows.length; start += chunk) chunks.push(rows.slice(start, start + chunk));
   let next = 0;
   await Promise.all(
     Array.from({ length: parallel }, async () => {
       while (next < chunks.length) {
-        const mine = chunks[next++] as TableItem[];
-        await table.store.batchWrite(mine, []);
+        const mine = chunks[next++] as MirroredRecord[];
+        await table.store.createRecords(mine);
       }
     }),
   );

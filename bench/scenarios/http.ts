@@ -57,7 +57,7 @@ export async function httpScenarios(context: Context): Promise<Row[]> {
     const scryptSecret = rancherSecret();
     const scrypt = sharedHashTokens(CLUSTER, 'scrypt', 1, await scryptHash(scryptSecret), scryptSecret);
     // Both local servers get the same cluster (same credential) and rows.
-    const { row: clusterRow, authorization } = await registeredCluster(CLUSTER);
+    const { record: clusterRow, authorization } = await registeredCluster(CLUSTER);
     for (const server of [local, quiet]) {
       const table = await benchTable(server.ready.dynamoEndpoint, server.ready.tableName);
       await table.store.createCluster(clusterRow);

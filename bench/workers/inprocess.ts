@@ -6,9 +6,11 @@ import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { handlerFromEnvironment, type AuthenticateHandler } from '../../functions/entry/authenticate/handler.ts';
 import { createDocumentClient } from '../../functions/adapters/dynamodb/client.ts';
-import { DynamoDbStore } from '../../functions/adapters/dynamodb/store.ts';
+import { DynamoDbReviewStore } from '../../functions/adapters/dynamodb/review-store.ts';
+import { keyOf } from '../../functions/adapters/dynamodb/rows.ts';
+import { TableOperations } from '../../functions/adapters/dynamodb/table-operations.ts';
 import { verifySecret } from '../../functions/core/hash.ts';
-import { keys, type TokenRow } from '../../functions/adapters/dynamodb/table.ts';
+import type { TokenRecord } from '../../functions/core/records.ts';
 import { noMetrics, silentLog } from '../../functions/core/ports/telemetry.ts';
 import { httpEvent, tokenReviewBody } from '../../test/support/events.ts';
 import { failToStart, serveCommands } from '../lib/child.ts';
@@ -76,7 +78,7 @@ try {
   // The store exactly as handlerFromEnvironment builds it, shared so that a fresh handler (a cold
   // cache) does not also mean fresh TCP connections.
   const client = createDocumentClient({ region: REGION, endpoint });
-  const store = new DynamoDbStore(client, { tableName, deadlineMs: 1000 });
+  const store = new DynamoDbReviewStore(new TableOperations(client, tableName), 1000);
   const environment = { TABLE_NAME: tableName, AWS_REGION: REGION, DYNAMODB_ENDPOINT: endpoint, CACHE_TTL_SECONDS: '10' };
   const lambdaHandler = (): AuthenticateHandler => handlerFromEnvironment(environment, { store });
   // A container refuses reads of token names it has not seen exist past a budget (20/s per cluster by
@@ -170,7 +172,7 @@ try {
       closedLoop(
         async (index) => {
           const name = (misses.tokens[index] as SeededToken).name;
-          const result = await client.send(new GetCommand({ TableName: tableName, Key: keys.token(CLUSTER, name), ConsistentRead: true }));
+          const result = await client.send(new GetCommand({ TableName: tableName, Key: keyOf({ kind: 'token', clusterId: CLUSTER, name }), ConsistentRead: true }));
           if (!result.Item) throw new Error(`row ${name} missing`);
         },
         { concurrency: plan.concurrency, durationMs: plan.slowRoundMs, maxOps: misses.tokens.length },
@@ -188,7 +190,7 @@ try {
       closedLoop(
         async (index) => {
           const name = (misses.tokens[index] as SeededToken).name;
-          const result = await client.send(new GetCommand({ TableName: tableName, Key: keys.token(CLUSTER, name), ConsistentRead: true }));
+          const result = await client.send(new GetCommand({ TableName: tableName, Key: keyOf({ kind: 'token', clusterId: CLUSTER, name }), ConsistentRead: true }));
           if (!result.Item) throw new Error(`row ${name} missing`);
           const now = new Date();
           await store.recordUse(CLUSTER, name, now, new Date(now.getTime() - 60_000));
@@ -198,7 +200,7 @@ try {
   };
 
   /** kube-api-auth's way: the row from an in-memory informer cache, the scrypt hash verified on every review. */
-  const scryptRow = scrypt.rows[0] as TokenRow;
+  const scryptRow = scrypt.rows[0] as TokenRecord;
   const rancherInformer = new Map([[scryptRow.name, scryptRow]]);
   const verifyEveryTime: Handler = async (request) => {
     const review = JSON.parse(request.body ?? '') as { apiVersion?: string; spec: { token: string } };

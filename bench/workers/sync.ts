@@ -4,8 +4,8 @@
 import { handlerFromEnvironment, syncStore } from '../../functions/entry/sync/handler.ts';
 import { clusterSourceOpener } from '../../functions/adapters/kubernetes/cluster-opener.ts';
 import { FileKubeconfigStore } from '../../functions/adapters/kubeconfig/kubeconfig-store.ts';
+import type { MirroredRecord } from '../../functions/core/records.ts';
 import type { SyncStore, SyncSummary } from '../../functions/services/sync/sync.ts';
-import type { TableItem, TableKey } from '../../functions/adapters/dynamodb/store.ts';
 import { registeredCluster } from '../../test/support/clusters.ts';
 import { failToStart, serveCommands } from '../lib/child.ts';
 import { benchTable, REGION } from '../lib/seed.ts';
@@ -25,8 +25,8 @@ const tableName = 'bench-sync';
 try {
   const table = await benchTable(endpoint, tableName);
   for (const cluster of clusters) {
-    const { row } = await registeredCluster(cluster.clusterId);
-    await table.store.createCluster({ ...row, access: { kind: 'file', path: cluster.kubeconfigPath } });
+    const { record } = await registeredCluster(cluster.clusterId);
+    await table.store.createCluster({ ...record, access: { kind: 'file', path: cluster.kubeconfigPath } });
   }
   table.close();
 
@@ -40,19 +40,22 @@ try {
   const writes = { batchPuts: 0, batchDeletes: 0, conditionalReplaces: 0, conditionalDeletes: 0 };
   const counting: SyncStore = {
     listClusters: () => store.listClusters(),
-    readClusterRows: (clusterId) => store.readClusterRows(clusterId),
-    batchWrite: (puts: TableItem[], deletes: TableKey[]) => {
-      writes.batchPuts += puts.length;
-      writes.batchDeletes += deletes.length;
-      return store.batchWrite(puts, deletes);
+    readClusterState: (clusterId) => store.readClusterState(clusterId),
+    createRecords: (records) => {
+      writes.batchPuts += records.length;
+      return store.createRecords(records);
     },
-    replaceRowIfRev: (item, expectedRev) => {
+    deleteRecords: (refs) => {
+      writes.batchDeletes += refs.length;
+      return store.deleteRecords(refs);
+    },
+    replaceIfVersion: (record, expectedVersion) => {
       writes.conditionalReplaces += 1;
-      return store.replaceRowIfRev(item, expectedRev);
+      return store.replaceIfVersion(record, expectedVersion);
     },
-    deleteRowIfRev: (key, expectedRev) => {
+    deleteIfVersion: (ref, expectedVersion) => {
       writes.conditionalDeletes += 1;
-      return store.deleteRowIfRev(key, expectedRev);
+      return store.deleteIfVersion(ref, expectedVersion);
     },
     acquireSyncLease: (clusterId, lease, nowMs) => store.acquireSyncLease(clusterId, lease, nowMs),
     finishSync: (clusterId, owner, lastSync) => store.finishSync(clusterId, owner, lastSync),
@@ -85,13 +88,13 @@ try {
         const registered = await store.listClusters();
         const copies = await Promise.all(
           registered.map(async (cluster) => {
-            const rows = await store.readClusterRows(cluster.clusterId);
-            return [...rows.tokens, ...rows.users, ...rows.secrets] as TableItem[];
+            const rows = await store.readClusterState(cluster.clusterId);
+            return [...rows.tokens, ...rows.users, ...rows.secrets] as MirroredRecord[];
           }),
         );
         const copyTable = await benchTable(endpoint, `${tableName}-bare`);
         const began = performance.now();
-        await Promise.all(copies.map((rows) => copyTable.store.batchWrite(rows, [])));
+        await Promise.all(copies.map((rows) => copyTable.store.createRecords(rows)));
         const wallMs = performance.now() - began;
         copyTable.close();
         return { wallMs, rows: copies.reduce((sum, rows) => sum + rows.length, 0) };

@@ -1,5 +1,5 @@
 import { hash as hashArgon2, verify as verifyArgon2 } from '@node-rs/argon2';
-import type { CallerCredential, ClusterRow } from '../adapters/dynamodb/table.ts';
+import type { CallerCredential, ClusterRecord } from './records.ts';
 
 /**
  * A cluster's webhook caller credential: `tgc_<id>_<secret>`. The id names which stored credential to
@@ -50,19 +50,32 @@ export async function issueCredential(
   };
 }
 
+/** The stored credential the presented one names by its id, if the cluster has it. */
+export function credentialRecordOf(cluster: ClusterRecord, presented: ParsedCredential): CallerCredential | undefined {
+  return cluster.credentials.find((candidate) => candidate.id === presented.id);
+}
+
 /**
- * Whether the presented credential is one of the cluster's current ones. A credential past its
- * `notAfter` (the end of a rotation's grace period) no longer counts.
+ * When a stored credential stops counting, in epoch milliseconds: undefined for one without an end, NaN
+ * for an unreadable `notAfter` (which never counts: a credential is never valid forever by accident).
  */
-export async function credentialMatches(
-  presented: ParsedCredential,
-  cluster: ClusterRow,
-  now: Date,
-): Promise<boolean> {
-  const record = cluster.credentials.find((candidate) => candidate.id === presented.id);
-  if (!record) return false;
-  // An unreadable notAfter fails closed: a credential is never valid forever by accident.
-  if (record.notAfter !== undefined && !(Date.parse(record.notAfter) > now.getTime())) return false;
+export function credentialEndMs(record: CallerCredential): number | undefined {
+  return record.notAfter === undefined ? undefined : Date.parse(record.notAfter);
+}
+
+/** Whether a stored credential still counts at `now` (before the end of a rotation's grace period). */
+export function credentialUsable(record: CallerCredential, now: Date): boolean {
+  const end = credentialEndMs(record);
+  return end === undefined || end > now.getTime();
+}
+
+/**
+ * Whether the presented credential is one of the cluster's current ones: its id names a stored
+ * credential that still counts, and its secret matches that one's argon2id hash.
+ */
+export async function credentialMatches(presented: ParsedCredential, cluster: ClusterRecord, now: Date): Promise<boolean> {
+  const record = credentialRecordOf(cluster, presented);
+  if (!record || !credentialUsable(record, now)) return false;
   try {
     return await verifyArgon2(record.hash, presented.secret);
   } catch {

@@ -1,57 +1,38 @@
 /**
- * The few errors a request can end in. Each carries the HTTP status it maps to; `toErrorReply` in
- * `functions/authenticate/http.ts` is the one place that turns them into replies. Messages are safe to
- * show and to log: they never contain a token, a secret, a hash or a credential.
+ * The domain's errors. Each says what went wrong in words safe to show and to log: never a token, a
+ * secret, a hash or a credential. Where a lower-level failure caused one, it is kept as `cause` (for the
+ * log line, through {@link describeError}). Which HTTP status or exit code an error becomes is decided
+ * by the entry points (`entry/authenticate/http.ts`, `entry/cli/main.ts`), never here.
  */
-export class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
+export class TokengateError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
     this.name = new.target.name;
   }
 }
 
-/** The request itself is malformed (not JSON, not a TokenReview, unsupported apiVersion). */
-export class BadRequestError extends HttpError {
-  constructor(message: string) {
-    super(400, message);
-  }
-}
-
 /** The caller (a kube-apiserver) presented no credential, a wrong one, or named an unknown cluster. */
-export class UnauthorizedError extends HttpError {
-  constructor(message: string) {
-    super(401, message);
-  }
-}
-
-export class NotFoundError extends HttpError {
-  constructor(message = 'not found') {
-    super(404, message);
-  }
-}
-
-export class MethodNotAllowedError extends HttpError {
-  constructor(message = 'method not allowed') {
-    super(405, message);
-  }
-}
-
-export class PayloadTooLargeError extends HttpError {
-  constructor(limitBytes: number) {
-    super(413, `request body exceeds ${limitBytes} bytes`);
-  }
-}
+export class UnauthorizedError extends TokengateError {}
 
 /**
- * The token store could not answer within the review's deadline after bounded retries. Mapped to 500 so
- * the apiserver retries (SPEC §2); never to 503, which it would not retry without Retry-After.
+ * The token store could not answer within the review's deadline after bounded retries. The webhook
+ * answers 500 so the apiserver retries; never 503, which it would not retry without Retry-After.
  */
-export class StoreUnavailableError extends HttpError {
+export class StoreUnavailableError extends TokengateError {
   constructor(cause: unknown) {
-    super(500, 'token store unavailable');
-    this.cause = cause;
+    super('token store unavailable', { cause });
   }
+}
+
+/** A record already exists (`clusters add`, `tokens create`) or changed under us (credential rotation). */
+export class ConflictError extends TokengateError {}
+
+/** A stored record does not match its schema: a defect in whoever wrote it. The message names the record. */
+export class MalformedRecordError extends TokengateError {}
+
+/** `Name: message` of an error, and of its cause when it has one: the one way errors are described in a log line. */
+export function describeError(error: unknown): string {
+  if (!(error instanceof Error)) return 'unknown error';
+  const own = `${error.name}: ${error.message}`;
+  return error.cause instanceof Error ? `${own} (cause ${error.cause.name}: ${error.cause.message})` : own;
 }

@@ -1,12 +1,20 @@
 import { createHash } from 'node:crypto';
 import type { ClusterAuthToken, ClusterUserAttribute, HashSecret } from './rancher-objects.ts';
-import type { ClusterRows, TableItem, TableKey } from '../adapters/dynamodb/store.ts';
-import { expiryOf } from './review.ts';
-import { keys, type SecretRow, type TokenRow, type TokenUser, type UserRow } from '../adapters/dynamodb/table.ts';
+import {
+  refOf,
+  type ClusterState,
+  type MirroredRecord,
+  type RecordRef,
+  type SecretRecord,
+  type TokenRecord,
+  type TokenUser,
+  type UserRecord,
+} from './records.ts';
 
 /**
  * The mirror derivation shared by `tokengate import` and the sync function: Rancher's objects of one
- * cluster → the rows a review reads → the writes that bring the table there.
+ * cluster → the records a review reads → the writes that bring the store there (applied by
+ * `services/mirror/apply.ts`).
  */
 
 /** The fields of a ClusterAuthToken that matter to a review (`""` = absent, as Rancher writes them). */
@@ -26,15 +34,15 @@ export interface MirrorSources {
   secrets: SecretSource[];
 }
 
-/** The rows the table should hold for those objects. */
-export interface DesiredRows {
-  tokens: TokenRow[];
-  users: UserRow[];
-  secrets: SecretRow[];
+/** The records the store should hold for those objects. */
+export interface DesiredRecords {
+  tokens: TokenRecord[];
+  users: UserRecord[];
+  secrets: SecretRecord[];
 }
 
 export interface Derivation {
-  rows: DesiredRows;
+  records: DesiredRecords;
   /** Tokens whose ClusterUserAttribute is missing: they will be refused as `user-not-found`. */
   tokensWithoutUser: string[];
   /** Tokens with neither their own hash nor a hash Secret: they will be refused as `hash-missing`. */
@@ -44,22 +52,21 @@ export interface Derivation {
 }
 
 const DIGEST_VERSION = 'mirror-v1';
-const DAY_SECONDS = 24 * 60 * 60;
 
 /**
- * Computes the desired rows of one cluster. A token row carries its user's attribute and its effective
- * hash (the token's own non-empty `hash` wins over its Secret's), so a review is one read. Each row gets a
+ * Computes the desired records of one cluster. A token record carries its user's attribute and its effective
+ * hash (the token's own non-empty `hash` wins over its Secret's), so a review is one read. Each record gets a
  * `sourceDigest` over exactly the fields it is derived from, so an unchanged object costs no write; the
  * user's `lastRefresh`/`needsRefresh` are not part of a token's digest, so Rancher's periodic group
  * refresh does not rewrite every token. Later duplicates of a name replace earlier ones. Only Secrets
  * named after a token are mirrored: cattle-system holds other Secrets whose content is none of ours.
  */
-export function deriveRows(clusterId: string, sources: MirrorSources): Derivation {
+export function deriveRecords(clusterId: string, sources: MirrorSources): Derivation {
   const users = byName(sources.users);
   const secrets = byName(sources.secrets);
   const tokens = byName(sources.tokens);
   const result: Derivation = {
-    rows: { tokens: [], users: [], secrets: [] },
+    records: { tokens: [], users: [], secrets: [] },
     tokensWithoutUser: [],
     tokensWithoutHash: [],
     unreferencedSecrets: [],
@@ -74,7 +81,6 @@ export function deriveRows(clusterId: string, sources: MirrorSources): Derivatio
       : undefined;
     if (!user) result.tokensWithoutUser.push(token.name);
     if (hash === undefined) result.tokensWithoutHash.push(token.name);
-    const expiry = expiryOf(token.expiresAt);
     const content = {
       name: token.name,
       userName: token.userName,
@@ -83,8 +89,7 @@ export function deriveRows(clusterId: string, sources: MirrorSources): Derivatio
       hash: hash ?? '',
       user: user ?? null,
     };
-    result.rows.tokens.push({
-      ...keys.token(clusterId, token.name),
+    result.records.tokens.push({
       kind: 'token',
       clusterId,
       name: token.name,
@@ -95,9 +100,6 @@ export function deriveRows(clusterId: string, sources: MirrorSources): Derivatio
       ...(hash !== undefined ? { hash } : {}),
       ...(user ? { user } : {}),
       sourceDigest: digestOf('token', content),
-      rev: 0,
-      // DynamoDB's TTL removes the row a day after expiry; the review refuses it from the expiry itself.
-      ...(typeof expiry === 'number' ? { ttl: Math.floor(expiry / 1000) + DAY_SECONDS } : {}),
     });
   }
 
@@ -110,8 +112,7 @@ export function deriveRows(clusterId: string, sources: MirrorSources): Derivatio
       lastRefresh: attribute.lastRefresh,
       needsRefresh: attribute.needsRefresh,
     };
-    result.rows.users.push({
-      ...keys.user(clusterId, attribute.name),
+    result.records.users.push({
       kind: 'user',
       clusterId,
       userId: attribute.name,
@@ -121,7 +122,6 @@ export function deriveRows(clusterId: string, sources: MirrorSources): Derivatio
       ...(attribute.lastRefresh !== '' ? { lastRefresh: attribute.lastRefresh } : {}),
       needsRefresh: attribute.needsRefresh,
       sourceDigest: digestOf('user', content),
-      rev: 0,
     });
   }
 
@@ -130,29 +130,27 @@ export function deriveRows(clusterId: string, sources: MirrorSources): Derivatio
       result.unreferencedSecrets.push(secret.name);
       continue;
     }
-    result.rows.secrets.push({
-      ...keys.secret(clusterId, secret.name),
+    result.records.secrets.push({
       kind: 'secret',
       clusterId,
       name: secret.name,
       hash: secret.hash,
       sourceDigest: digestOf('secret', { name: secret.name, hash: secret.hash }),
-      rev: 0,
     });
   }
   return result;
 }
 
 /**
- * The sources that rows already in the table were derived from, so that an import of some objects can
+ * The sources that records already in the store were derived from, so that an import of some objects can
  * be merged with what is there (`mergeSources`) and every dependent row re-derived. Native tokens are
  * not Rancher sources and are left out. A token whose hash equals its Secret's is taken to have had an
  * empty own hash; either way the effective hash, and so the digest, is the same.
  */
-export function sourcesFromRows(rows: Pick<ClusterRows, 'tokens' | 'users' | 'secrets'>): MirrorSources {
-  const secretHashes = new Map(rows.secrets.map((secret) => [secret.name, secret.hash]));
+export function sourcesFromState(state: Pick<ClusterState, 'tokens' | 'users' | 'secrets'>): MirrorSources {
+  const secretHashes = new Map(state.secrets.map((secret) => [secret.name, secret.hash]));
   return {
-    tokens: rows.tokens
+    tokens: state.tokens
       .filter((token) => token.origin === 'rancher')
       .map((token) => ({
         name: token.name,
@@ -161,7 +159,7 @@ export function sourcesFromRows(rows: Pick<ClusterRows, 'tokens' | 'users' | 'se
         expiresAt: token.expiresAt ?? '',
         hash: token.hash === undefined || secretHashes.get(token.name) === token.hash ? '' : token.hash,
       })),
-    users: rows.users.map((user) => ({
+    users: state.users.map((user) => ({
       name: user.userId,
       groups: user.groups,
       enabled: user.enabled,
@@ -169,7 +167,7 @@ export function sourcesFromRows(rows: Pick<ClusterRows, 'tokens' | 'users' | 'se
       lastRefresh: user.lastRefresh ?? '',
       needsRefresh: user.needsRefresh ?? false,
     })),
-    secrets: rows.secrets.map((secret) => ({ name: secret.name, hash: secret.hash })),
+    secrets: state.secrets.map((secret) => ({ name: secret.name, hash: secret.hash })),
   };
 }
 
@@ -184,15 +182,16 @@ export function mergeSources(base: MirrorSources, overlay: MirrorSources): Mirro
 }
 
 export interface PlannedPut {
-  row: TableItem;
+  record: MirroredRecord;
   change: 'create' | 'update';
-  /** `rev` of the row this put replaces (absent for a new row), for a writer that writes conditionally. */
-  expectedRev?: number;
+  /** Version of the record this put replaces (absent for a new record): the write is conditional on it. */
+  expectedVersion?: number;
 }
 
 export interface PlannedDelete {
-  key: TableKey;
-  expectedRev?: number;
+  ref: RecordRef;
+  /** Absent for usage records, which are deleted unconditionally. */
+  expectedVersion?: number;
 }
 
 export interface MirrorPlan {
@@ -204,62 +203,64 @@ export interface MirrorPlan {
 }
 
 export interface PlanOptions {
-  /** Also delete Rancher-derived rows that the desired rows do not contain. */
+  /** Also delete Rancher-derived records that the desired ones do not contain. */
   prune: boolean;
 }
 
-type MirroredRow = TokenRow | UserRow | SecretRow;
+type Current = ClusterState['tokens'][number] | ClusterState['users'][number] | ClusterState['secrets'][number];
 
 /**
- * The writes that turn the cluster's current rows into the desired ones. A row whose `sourceDigest` is
- * unchanged is not written. Native tokens are never overwritten or deleted. An updated token keeps its
- * `revoked`/`revokedAt` (an operator's revoke outlives sync) and every written row carries the current
- * `rev` + 1. With `prune`, Rancher rows absent from the desired ones are deleted, with the usage rows of
- * tokens that no longer exist.
+ * The writes that turn the cluster's current records into the desired ones. A record whose
+ * `sourceDigest` is unchanged is not written. Native tokens are never overwritten or deleted. An
+ * updated token keeps its `revoked`/`revokedAt` (an operator's revoke outlives sync), and every write to
+ * an existing record is conditional on the version that was read. With `prune`, Rancher records absent
+ * from the desired ones are deleted, with the usage records of tokens that no longer exist.
  */
-export function planMirror(current: ClusterRows, desired: DesiredRows, options: PlanOptions): MirrorPlan {
+export function planMirror(current: ClusterState, desired: DesiredRecords, options: PlanOptions): MirrorPlan {
   const plan: MirrorPlan = { puts: [], deletes: [], counts: { created: 0, updated: 0, unchanged: 0, deleted: 0 }, shadowedByNative: [] };
-  const currentBySk = new Map<string, MirroredRow>(
-    [...current.tokens, ...current.users, ...current.secrets].map((row) => [row.sk, row]),
-  );
-  const desiredRows: MirroredRow[] = [...desired.tokens, ...desired.users, ...desired.secrets];
-  const desiredSks = new Set(desiredRows.map((row) => row.sk));
+  const currentById = new Map<string, Current>();
+  for (const record of [...current.tokens, ...current.users, ...current.secrets]) currentById.set(keyOfRecord(record), record);
+  const desiredRecords: MirroredRecord[] = [...desired.tokens, ...desired.users, ...desired.secrets];
+  const desiredIds = new Set(desiredRecords.map(keyOfRecord));
 
-  for (const row of desiredRows) {
-    const existing = currentBySk.get(row.sk);
+  for (const record of desiredRecords) {
+    const existing = currentById.get(keyOfRecord(record));
     if (existing?.kind === 'token' && existing.origin === 'native') {
       plan.shadowedByNative.push(existing.name);
       continue;
     }
-    if (existing && existing.kind === row.kind && existing.sourceDigest === row.sourceDigest) {
+    if (existing && existing.sourceDigest === record.sourceDigest) {
       plan.counts.unchanged += 1;
       continue;
     }
-    const next: TableItem = { ...row, rev: existing ? existing.rev + 1 : 0 };
-    if (existing?.kind === 'token' && existing.revoked) {
-      next.revoked = true;
-      if (existing.revokedAt !== undefined) next.revokedAt = existing.revokedAt;
+    let next: MirroredRecord = record;
+    if (existing?.kind === 'token' && record.kind === 'token' && existing.revoked) {
+      next = { ...record, revoked: true, ...(existing.revokedAt !== undefined ? { revokedAt: existing.revokedAt } : {}) };
     }
-    plan.puts.push({ row: next, change: existing ? 'update' : 'create', ...(existing ? { expectedRev: existing.rev } : {}) });
+    plan.puts.push({ record: next, change: existing ? 'update' : 'create', ...(existing ? { expectedVersion: existing.version } : {}) });
     plan.counts[existing ? 'updated' : 'created'] += 1;
   }
 
   if (options.prune) {
-    for (const row of currentBySk.values()) {
-      if (desiredSks.has(row.sk) || (row.kind === 'token' && row.origin === 'native')) continue;
-      plan.deletes.push({ key: { pk: row.pk, sk: row.sk }, expectedRev: row.rev });
+    for (const [id, record] of currentById) {
+      if (desiredIds.has(id) || (record.kind === 'token' && record.origin === 'native')) continue;
+      plan.deletes.push({ ref: refOf(record), expectedVersion: record.version });
       plan.counts.deleted += 1;
     }
     const remainingTokens = new Set([
       ...desired.tokens.map((token) => token.name),
       ...current.tokens.filter((token) => token.origin === 'native').map((token) => token.name),
     ]);
-    for (const used of current.used) {
-      const name = used.sk.slice(used.sk.indexOf('#') + 1);
-      if (!remainingTokens.has(name)) plan.deletes.push({ key: { pk: used.pk, sk: used.sk } });
+    for (const usage of current.usage) {
+      if (!remainingTokens.has(usage.name)) plan.deletes.push({ ref: refOf(usage) });
     }
   }
   return plan;
+}
+
+function keyOfRecord(record: MirroredRecord): string {
+  const ref = refOf(record);
+  return `${ref.kind}#${ref.name}`;
 }
 
 function byName<T extends { name: string }>(items: T[]): Map<string, T> {

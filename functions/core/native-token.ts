@@ -1,9 +1,8 @@
 import { hash as hashArgon2 } from '@node-rs/argon2';
-import { expiryOf } from './review.ts';
-import { keys, type TokenRow } from '../adapters/dynamodb/table.ts';
+import type { TokenRecord } from './records.ts';
 import { parseToken } from './token-string.ts';
 
-/** Rancher's token alphabet (SPEC §3): our secrets look like Rancher's, and travel the same path. */
+/** Rancher's token alphabet (docs/reference.md, "Token string"): our secrets look like Rancher's, and travel the same path. */
 export const TOKEN_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
 export const SECRET_LENGTH = 54;
 
@@ -45,22 +44,18 @@ export interface NativeTokenRequest {
   now: Date;
 }
 
-const DAY_SECONDS = 24 * 60 * 60;
-
 /**
- * A token tokengate issues itself: a row of origin `native` with its user inline (sync never touches
+ * A token tokengate issues itself: a record of origin `native` with its user inline (sync never touches
  * it) and the secret's argon2id hash (`@node-rs/argon2` defaults: OWASP's m=19456 KiB, t=2, p=1).
- * Returns the row to store and the `name:secret` text to hand out once.
+ * Returns the record to store and the `name:secret` text to hand out once.
  */
 export async function createNativeToken(
   request: NativeTokenRequest,
   randomBytes: RandomBytes,
-): Promise<{ row: TokenRow; token: string }> {
+): Promise<{ record: TokenRecord; token: string }> {
   const secret = randomString(randomBytes, TOKEN_ALPHABET, SECRET_LENGTH);
   const expiresAt = request.expiresAt?.toISOString();
-  const expiry = expiryOf(expiresAt);
-  const row: TokenRow = {
-    ...keys.token(request.clusterId, request.name),
+  const record: TokenRecord = {
     kind: 'token',
     clusterId: request.clusterId,
     name: request.name,
@@ -71,8 +66,6 @@ export async function createNativeToken(
     hash: await hashArgon2(secret),
     user: { enabled: true, groups: [...new Set(request.groups)], extraByProvider: {} },
     createdAt: request.now.toISOString(),
-    rev: 0,
-    ...(typeof expiry === 'number' ? { ttl: Math.floor(expiry / 1000) + DAY_SECONDS } : {}),
   };
-  return { row, token: `${request.name}:${secret}` };
+  return { record, token: `${request.name}:${secret}` };
 }

@@ -10,7 +10,7 @@ import { startLocalStack } from '../support/local-stack.ts';
 const world = await buildWorld();
 const stack = await startLocalStack({ cacheTtlSeconds: 10, log: silentLog });
 for (const row of world.clusters) await stack.store.createCluster(row);
-await stack.store.batchWrite(world.tokens, []);
+await stack.store.createRecords(world.tokens);
 
 const send = (message: object) => process.send?.(message);
 process.on('message', async (message: { type: string }) => {

@@ -1,5 +1,4 @@
-import type { ClusterRow, TokenRow } from '../../functions/adapters/dynamodb/table.ts';
-import { keys } from '../../functions/adapters/dynamodb/table.ts';
+import type { ClusterRecord, TokenRecord } from '../../functions/core/records.ts';
 import type { Log, LogAttributes, MetricsSink } from '../../functions/core/ports/telemetry.ts';
 import type { TokenStore } from '../../functions/core/ports/token-store.ts';
 
@@ -57,19 +56,19 @@ export class CapturingMetrics implements MetricsSink {
 
 /** An in-memory TokenStore that counts calls and can be told to fail. */
 export class FakeTokenStore implements TokenStore {
-  readonly tokens = new Map<string, TokenRow>();
-  readonly clusters = new Map<string, ClusterRow>();
+  readonly tokens = new Map<string, TokenRecord>();
+  readonly clusters = new Map<string, ClusterRecord>();
   readonly uses: { clusterId: string; name: string; at: Date }[] = [];
   calls = { getToken: 0, getCluster: 0, recordUse: 0 };
   failWith: Error | undefined;
   failRecordUse: Error | undefined;
 
-  putToken(row: TokenRow): this {
-    this.tokens.set(`${row.clusterId}/${row.name}`, row);
+  putToken(record: TokenRecord): this {
+    this.tokens.set(`${record.clusterId}/${record.name}`, record);
     return this;
   }
-  putCluster(row: ClusterRow): this {
-    this.clusters.set(row.clusterId, row);
+  putCluster(record: ClusterRecord): this {
+    this.clusters.set(record.clusterId, record);
     return this;
   }
   async getToken(clusterId: string, name: string) {
@@ -89,12 +88,11 @@ export class FakeTokenStore implements TokenStore {
   }
 }
 
-/** A Rancher token row as sync would write it; override what a test is about. */
-export function tokenRow(overrides: Partial<TokenRow> & { clusterId?: string; name?: string } = {}): TokenRow {
+/** A Rancher token record as sync would write it; override what a test is about. */
+export function tokenRecord(overrides: Partial<TokenRecord> & { clusterId?: string; name?: string } = {}): TokenRecord {
   const clusterId = overrides.clusterId ?? 'c-abc12';
   const name = overrides.name ?? 'kubeconfig-u-alice';
   return {
-    ...keys.token(clusterId, name),
     kind: 'token',
     clusterId,
     name,
@@ -110,10 +108,9 @@ export function tokenRow(overrides: Partial<TokenRow> & { clusterId?: string; na
         openldap: { principalid: ['openldap_user://uid=alice,dc=example,dc=org'], username: ['alice'] },
       },
     },
-    rev: 1,
     ...overrides,
   };
 }
 
-/** The secret that matches `tokenRow()`'s default hash (Rancher's public "d" × 54 vector). */
+/** The secret that matches `tokenRecord()`'s default hash (Rancher's public "d" × 54 vector). */
 export const DEFAULT_SECRET = 'd'.repeat(54);

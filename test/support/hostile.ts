@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { issueCredential } from '../../functions/core/caller-credential.ts';
 import { REFUSAL_MESSAGES } from '../../functions/core/review.ts';
-import { newClusterRow, type ClusterRow, type TokenRow } from '../../functions/adapters/dynamodb/table.ts';
-import { DEFAULT_SECRET, tokenRow } from './fakes.ts';
+import { newCluster, type ClusterRecord, type TokenRecord } from '../../functions/core/records.ts';
+import { DEFAULT_SECRET, tokenRecord } from './fakes.ts';
 
 /**
  * Hostile input for the authenticate endpoint, shared by the property tests (handler and local server) and
@@ -14,14 +14,14 @@ import { DEFAULT_SECRET, tokenRow } from './fakes.ts';
 export const CLUSTER_A = 'c-abc12';
 export const CLUSTER_B = 'c-other';
 const SECRET_C = 'c'.repeat(54);
-/** Rancher's public vectors (SPEC §3): "d"×54 as $3, "c"×54 as $3 and as $2. */
+/** Rancher's public vectors (docs/reference.md, "Hash formats"): "d"×54 as $3, "c"×54 as $3 and as $2. */
 const HASH_D_SHA3 = '$3:1:uFrxm43ggfw:zsN1zEFC7SvABTdR58o7yjIqfrI4cQ/HSYz3jBwwVnx5X+/ph4etGDIU9dvIYuy1IvnYUVe6a/Ar95xE+gfjhA';
 const HASH_C_SHA3 = '$3:1:GepdvExsvzA:JXMHpXDZqtU5zNh5y5HB8KmLKbHc2VdeuxQo6CTlLhyNifaYhJTnb+4Rf+xpnbsfd8tIlQ0ZgIi2edJrm9CpoA';
 const HASH_C_SHA256 = '$2:jwvzsLqh6Rg:FyeWbQuUt6VEMhQOe5J1kXPf0D4H9MRjub0aNaGzyx8';
 
 export interface World {
-  clusters: ClusterRow[];
-  tokens: TokenRow[];
+  clusters: ClusterRecord[];
+  tokens: TokenRecord[];
   /** `Bearer …` header value per cluster. */
   authorization: Record<string, string>;
   /** Token string → username, per cluster: the only pairs that may ever be accepted. */
@@ -32,22 +32,22 @@ export interface World {
 
 /** Builds the world: cluster A has alice ($3 "d") and bob ($2 "c"); cluster B has its own alice ($3 "c"). */
 export async function buildWorld(now = new Date('2026-11-26T00:00:00Z')): Promise<World> {
-  const clusters: ClusterRow[] = [];
+  const clusters: ClusterRecord[] = [];
   const authorization: Record<string, string> = {};
   const secrets = [DEFAULT_SECRET, SECRET_C, HASH_D_SHA3, HASH_C_SHA3, HASH_C_SHA256];
   for (const clusterId of [CLUSTER_A, CLUSTER_B]) {
     const { credential, record } = await issueCredential(randomBytes, now);
-    clusters.push(newClusterRow(clusterId, record, now));
+    clusters.push(newCluster(clusterId, record, now));
     authorization[clusterId] = `Bearer ${credential}`;
     secrets.push(credential, credential.slice('tgc_'.length + 11), record.hash); // tgc_<10-char id>_<secret>; the secret may contain '_'
   }
   for (const hash of [HASH_D_SHA3, HASH_C_SHA3, HASH_C_SHA256]) secrets.push(hash.split(':').at(-1)!);
   const tokens = [
-    tokenRow({ clusterId: CLUSTER_A, name: 'kubeconfig-u-alice', hash: HASH_D_SHA3 }),
-    tokenRow({ clusterId: CLUSTER_A, name: 'token-bob12', userName: 'u-bob', hash: HASH_C_SHA256 }),
-    tokenRow({ clusterId: CLUSTER_A, name: 'token-gone1', userName: 'u-bob', hash: HASH_C_SHA256, revoked: true }),
-    tokenRow({ clusterId: CLUSTER_A, name: 'token-old01', userName: 'u-bob', hash: HASH_C_SHA256, expiresAt: '2020-01-01T00:00:00Z' }),
-    tokenRow({ clusterId: CLUSTER_B, name: 'kubeconfig-u-alice', userName: 'u-carol', hash: HASH_C_SHA3 }),
+    tokenRecord({ clusterId: CLUSTER_A, name: 'kubeconfig-u-alice', hash: HASH_D_SHA3 }),
+    tokenRecord({ clusterId: CLUSTER_A, name: 'token-bob12', userName: 'u-bob', hash: HASH_C_SHA256 }),
+    tokenRecord({ clusterId: CLUSTER_A, name: 'token-gone1', userName: 'u-bob', hash: HASH_C_SHA256, revoked: true }),
+    tokenRecord({ clusterId: CLUSTER_A, name: 'token-old01', userName: 'u-bob', hash: HASH_C_SHA256, expiresAt: '2020-01-01T00:00:00Z' }),
+    tokenRecord({ clusterId: CLUSTER_B, name: 'kubeconfig-u-alice', userName: 'u-carol', hash: HASH_C_SHA3 }),
   ];
   const valid: World['valid'] = {
     [CLUSTER_A]: new Map([

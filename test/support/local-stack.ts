@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto';
 import type { TableAccess } from '../../functions/adapters/dynamodb/table-access.ts';
 import { startLocalApi } from '../../functions/entry/local/stack.ts';
 import { issueCredential } from '../../functions/core/caller-credential.ts';
-import type { DynamoDbStore } from '../../functions/adapters/dynamodb/store.ts';
-import { newClusterRow } from '../../functions/adapters/dynamodb/table.ts';
+import type { DynamoDbAdminStore } from '../../functions/adapters/dynamodb/admin-store.ts';
+import { newCluster } from '../../functions/core/records.ts';
 import { silentLog, type Log, type MetricsSink } from '../../functions/core/ports/telemetry.ts';
 
 export interface LocalStackOptions {
@@ -24,7 +24,7 @@ export interface LocalStack {
   dynamoEndpoint: string;
   tableName: string;
   /** The table's administrative adapter (the same the CLI uses). */
-  store: DynamoDbStore;
+  store: DynamoDbAdminStore;
   table: TableAccess;
   /** Errors the handler threw instead of answering (each answered 500): a defect, tests expect none. */
   handlerErrors: unknown[];
@@ -66,7 +66,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     async addCluster(clusterId) {
       const now = new Date();
       const { credential, record } = await issueCredential(randomBytes, now);
-      await store.createCluster(newClusterRow(clusterId, record, now));
+      await store.createCluster(newCluster(clusterId, record, now));
       return credential;
     },
     review(clusterId, credential, token, apiVersion = 'authentication.k8s.io/v1') {

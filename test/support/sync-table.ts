@@ -3,9 +3,11 @@ import { DeleteTableCommand } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { issueCredential } from '../../functions/core/caller-credential.ts';
 import { createDocumentClient } from '../../functions/adapters/dynamodb/client.ts';
-import { DynamoDbStore } from '../../functions/adapters/dynamodb/store.ts';
-import { newClusterRow, type ClusterAccess, type ClusterRow } from '../../functions/adapters/dynamodb/table.ts';
-import type { SyncStore } from '../../functions/services/sync/sync.ts';
+import { DynamoDbAdminStore } from '../../functions/adapters/dynamodb/admin-store.ts';
+import { DynamoDbReviewStore } from '../../functions/adapters/dynamodb/review-store.ts';
+import { TableOperations } from '../../functions/adapters/dynamodb/table-operations.ts';
+import type { SyncStore } from '../../functions/core/ports/mirror-store.ts';
+import { newCluster, type ClusterAccess, type ClusterRecord } from '../../functions/core/records.ts';
 import { freshTable, localClient, startTestDynamoDb, type TestDynamoDb } from './test-dynamodb.ts';
 
 /**
@@ -16,7 +18,9 @@ import { freshTable, localClient, startTestDynamoDb, type TestDynamoDb } from '.
 export interface SyncTable {
   endpoint: string;
   tableName: string;
-  store: DynamoDbStore;
+  store: DynamoDbAdminStore;
+  /** The review path's reads and usage writes on the same table. */
+  reviews: DynamoDbReviewStore;
   client: DynamoDBDocumentClient;
   /** Every command the store's client sent (low-level names, e.g. UpdateItemCommand), in order; SDK retries are one entry. */
   calls: SdkCall[];
@@ -32,7 +36,7 @@ export interface SyncTable {
   /** How many faults were injected so far. */
   injected: { throttled: number; unprocessed: number };
   /** Registers a cluster (a registry row with one caller credential), optionally with a kubeconfig reference. */
-  addCluster(clusterId: string, access?: ClusterAccess): Promise<ClusterRow>;
+  addCluster(clusterId: string, access?: ClusterAccess): Promise<ClusterRecord>;
   close(): Promise<void>;
 }
 
@@ -107,12 +111,15 @@ export async function openSyncTable(label: string, options: { maxAttempts?: numb
     { step: 'serialize', name: 'tokengateTestUnprocessed', priority: 'high' },
   );
 
-  const store = new DynamoDbStore(client, { tableName, deadlineMs: 10_000, sleep: (ms) => new Promise((resolve) => setTimeout(resolve, Math.min(ms, 20))) });
+  const operations = new TableOperations(client, tableName, (ms) => new Promise((resolve) => setTimeout(resolve, Math.min(ms, 20))));
+  const store = new DynamoDbAdminStore(operations);
+  const reviews = new DynamoDbReviewStore(operations, 10_000);
 
   return {
     endpoint,
     tableName,
     store,
+    reviews,
     client,
     calls,
     injected,
@@ -133,9 +140,9 @@ export async function openSyncTable(label: string, options: { maxAttempts?: numb
     async addCluster(clusterId, access) {
       const now = new Date();
       const { record } = await issueCredential(randomBytes, now);
-      const row = newClusterRow(clusterId, record, now, access);
-      await store.createCluster(row);
-      return row;
+      const cluster = newCluster(clusterId, record, now, access);
+      await store.createCluster(cluster);
+      return cluster;
     },
     async close() {
       try {
@@ -154,10 +161,11 @@ export async function openSyncTable(label: string, options: { maxAttempts?: numb
 export function syncStoreMethods(store: SyncStore): SyncStore {
   return {
     listClusters: () => store.listClusters(),
-    readClusterRows: (clusterId) => store.readClusterRows(clusterId),
-    batchWrite: (puts, deletes) => store.batchWrite(puts, deletes),
-    replaceRowIfRev: (item, rev) => store.replaceRowIfRev(item, rev),
-    deleteRowIfRev: (key, rev) => store.deleteRowIfRev(key, rev),
+    readClusterState: (clusterId) => store.readClusterState(clusterId),
+    createRecords: (records) => store.createRecords(records),
+    replaceIfVersion: (record, version) => store.replaceIfVersion(record, version),
+    deleteIfVersion: (ref, version) => store.deleteIfVersion(ref, version),
+    deleteRecords: (refs) => store.deleteRecords(refs),
     acquireSyncLease: (clusterId, lease, nowMs) => store.acquireSyncLease(clusterId, lease, nowMs),
     finishSync: (clusterId, owner, lastSync) => store.finishSync(clusterId, owner, lastSync),
   };

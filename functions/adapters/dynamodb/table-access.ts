@@ -1,7 +1,9 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 
 import { createDocumentClient } from './client.ts';
-import { DynamoDbStore } from './store.ts';
+import { DynamoDbAdminStore } from './admin-store.ts';
+import { DynamoDbReviewStore } from './review-store.ts';
+import { TableOperations } from './table-operations.ts';
 import { ensureTable } from './table-admin.ts';
 
 export interface TableLocation {
@@ -14,7 +16,10 @@ export interface TableLocation {
 /** The token table as the administrative tools see it. */
 export interface TableAccess {
   location: TableLocation;
-  store: DynamoDbStore;
+  /** The registry, native tokens and the mirror's reads and writes. */
+  store: DynamoDbAdminStore;
+  /** The review path's reads, with the administrative timeouts (for `tokengate review`). */
+  reviews: DynamoDbReviewStore;
   /** Creates the table if absent and waits until it is active; true when it created it. */
   ensureTable(): Promise<boolean>;
   /** Releases the client's sockets so the process can exit. */
@@ -33,10 +38,11 @@ export function openTable(location: TableLocation): TableAccess {
     requestTimeoutMs: 10_000,
     maxAttempts: 4,
   });
-  const store = new DynamoDbStore(client, { tableName: location.tableName, deadlineMs: 10_000 });
+  const operations = new TableOperations(client, location.tableName);
   return {
     location,
-    store,
+    store: new DynamoDbAdminStore(operations),
+    reviews: new DynamoDbReviewStore(operations, 10_000),
     // The document client shares its base client's configuration and middleware, and passes commands
     // other than its own document commands through unchanged, so it can run the table-level ones.
     ensureTable: () => ensureTable(client as unknown as DynamoDBClient, location.tableName),

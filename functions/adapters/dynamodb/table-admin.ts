@@ -6,9 +6,8 @@ import {
   UpdateTimeToLiveCommand,
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
+import { TTL_ATTRIBUTE } from './rows.ts';
 
-/** The TTL attribute: expired tokens' rows are removed by DynamoDB a day after they expire. */
-export const TTL_ATTRIBUTE = 'ttl';
 
 /**
  * Creates the token table if it does not exist and waits until it is active. The key schema matches

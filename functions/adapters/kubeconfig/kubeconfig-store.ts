@@ -9,7 +9,7 @@ import {
   ResourceNotFoundException,
   type SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
-import type { ClusterAccess } from '../dynamodb/table.ts';
+import type { ClusterAccess } from '../../core/records.ts';
 
 /**
  * The port for where a cluster's kubeconfig lives. The registry row records only a reference

@@ -1,14 +1,14 @@
-import type { ClusterRow, TokenRow } from '../../adapters/dynamodb/table.ts';
+import type { ClusterRecord, TokenRecord } from '../records.ts';
 
 /**
- * What the authenticate path needs from the table: one read per uncached review, one per uncached
- * caller check, and the best-effort usage write. Implemented by `DynamoDbStore`; faked in unit tests.
+ * What the authenticate path needs from the store: one read per uncached review, one per uncached
+ * caller check, and the best-effort usage write. Adapter: `adapters/dynamodb/review-store.ts`.
  */
 export interface TokenStore {
-  /** The token row of this cluster, or undefined. Throws `StoreUnavailableError` when the store fails. */
-  getToken(clusterId: string, name: string): Promise<TokenRow | undefined>;
-  /** The registry row of this cluster (its caller credentials), or undefined. */
-  getCluster(clusterId: string): Promise<ClusterRow | undefined>;
+  /** The token of this cluster, or undefined. Throws `StoreUnavailableError` when the store fails. */
+  getToken(clusterId: string, name: string): Promise<TokenRecord | undefined>;
+  /** The registered cluster (its caller credentials), or undefined. Throws `StoreUnavailableError`. */
+  getCluster(clusterId: string): Promise<ClusterRecord | undefined>;
   /**
    * Records that the token was used at `at`, unless a use at or after `notBefore` is already recorded.
    * Conditional in the store, so concurrent Lambdas write at most once per interval.

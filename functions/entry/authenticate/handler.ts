@@ -1,7 +1,8 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { authenticateConfigSchema, parseConfig, type AuthenticateConfig } from '../config.ts';
 import { createDocumentClient } from '../../adapters/dynamodb/client.ts';
-import { DynamoDbStore } from '../../adapters/dynamodb/store.ts';
+import { DynamoDbReviewStore } from '../../adapters/dynamodb/review-store.ts';
+import { TableOperations } from '../../adapters/dynamodb/table-operations.ts';
 import { powertoolsLog, powertoolsMetrics } from '../../adapters/telemetry/powertools.ts';
 import { type Log, type MetricsSink } from '../../core/ports/telemetry.ts';
 import type { TokenStore } from '../../core/ports/token-store.ts';
@@ -77,10 +78,10 @@ export function handlerFromEnvironment(
   const metrics = overrides.metrics ?? powertoolsMetrics({ flushIntervalMs: config.METRICS_FLUSH_INTERVAL_SECONDS * 1000 });
   const store =
     overrides.store ??
-    new DynamoDbStore(createDocumentClient({ region: config.AWS_REGION, endpoint: config.DYNAMODB_ENDPOINT }), {
-      tableName: config.TABLE_NAME,
-      deadlineMs: config.STORE_DEADLINE_MS,
-    });
+    new DynamoDbReviewStore(
+      new TableOperations(createDocumentClient({ region: config.AWS_REGION, endpoint: config.DYNAMODB_ENDPOINT }), config.TABLE_NAME),
+      config.STORE_DEADLINE_MS,
+    );
   const authenticator = createAuthenticator({
     store,
     log,

@@ -1,5 +1,6 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { BadRequestError, HttpError, MethodNotAllowedError, NotFoundError, PayloadTooLargeError } from '../../core/errors.ts';
+import { StoreUnavailableError, UnauthorizedError, describeError } from '../../core/errors.ts';
+import { BadRequestError, HttpError, MethodNotAllowedError, NotFoundError, PayloadTooLargeError } from './http-errors.ts';
 import type { Log } from '../../core/ports/telemetry.ts';
 
 /** Largest TokenReview body we read (a token is at most a few KiB). */
@@ -55,17 +56,27 @@ export function jsonReply(statusCode: number, body: object): APIGatewayProxyStru
   return { statusCode, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) };
 }
 
+/** The HTTP status of an error this API knows; undefined for anything else (a defect). */
+function statusOf(error: unknown): number | undefined {
+  if (error instanceof HttpError) return error.status;
+  if (error instanceof UnauthorizedError) return 401;
+  // 500, never 503: the apiserver retries a 500 and would not retry a 503 without Retry-After.
+  if (error instanceof StoreUnavailableError) return 500;
+  return undefined;
+}
+
 /**
  * The one place where errors become replies. Known errors keep their status and safe message; anything
  * else is logged and answered 500 so the apiserver retries. The body shape is fixed.
  */
 export function toErrorReply(error: unknown, log: Log, context: Record<string, unknown>): APIGatewayProxyStructuredResultV2 {
-  if (error instanceof HttpError) {
-    const cause = error.cause instanceof Error ? `${error.cause.name}: ${error.cause.message}` : undefined;
-    const level = error.status >= 500 ? 'error' : 'warn';
-    log[level]('request failed', { ...context, status: error.status, reason: error.message, ...(cause ? { cause } : {}) });
-    return jsonReply(error.status, { error: { code: error.status, message: error.message } });
+  const status = statusOf(error);
+  if (status !== undefined && error instanceof Error) {
+    const cause = error.cause instanceof Error ? describeError(error.cause) : undefined;
+    const level = status >= 500 ? 'error' : 'warn';
+    log[level]('request failed', { ...context, status, reason: error.message, ...(cause ? { cause } : {}) });
+    return jsonReply(status, { error: { code: status, message: error.message } });
   }
-  log.error('unexpected error', { ...context, error: error instanceof Error ? `${error.name}: ${error.message}` : 'unknown' });
+  log.error('unexpected error', { ...context, error: describeError(error) });
   return jsonReply(500, { error: { code: 500, message: 'internal error' } });
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { BadRequestError } from '../../core/errors.ts';
+import { BadRequestError } from './http-errors.ts';
 import { REFUSAL_MESSAGES, type Decision } from '../../core/review.ts';
 
 export const TOKEN_REVIEW_VERSIONS = ['authentication.k8s.io/v1', 'authentication.k8s.io/v1beta1'] as const;

@@ -1,8 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { ConfigError } from '../config.ts';
-import { StoreUnavailableError } from '../../core/errors.ts';
-import { ConflictError, MalformedRowError } from '../../adapters/dynamodb/store.ts';
-import { commandHelp, parseCommandArgs, type Command } from './command.ts';
+import { ConflictError, MalformedRecordError, StoreUnavailableError } from '../../core/errors.ts';
+import { commandHelp, parseCommandArgs, type Command } from './lib/command.ts';
 import { clustersAddCommand, clustersListCommand, clustersRemoveCommand, clustersRotateCommand } from './commands/clusters.ts';
 import { importCommand } from './commands/import.ts';
 import { reviewCommand } from './commands/review.ts';
@@ -11,9 +10,9 @@ import { clustersSetKubeconfigCommand, syncCommand } from './commands/sync.ts';
 import { tableCreateCommand } from './commands/table.ts';
 import { tokensCreateCommand, tokensListCommand, tokensRevokeCommand } from './commands/tokens.ts';
 import { webhookConfigCommand } from './commands/webhook-config.ts';
-import { CliError, UsageError } from './errors.ts';
-import { processIo, type CliIo } from './io.ts';
-import { UnreadableFileError } from './kube-files.ts';
+import { CliError, UsageError } from './lib/errors.ts';
+import { processIo, type CliIo } from './lib/io.ts';
+import { UnreadableFileError } from './lib/kube-files.ts';
 import { TableError, type TableLocation } from '../../adapters/dynamodb/table-access.ts';
 
 /** Every command, in the order the help lists them. */
@@ -124,7 +123,7 @@ export function describeError(error: unknown): { message: string; exitCode: numb
     const why = code === 'EADDRINUSE' ? 'already in use' : code === 'EACCES' ? 'not permitted' : 'not an address of this host';
     return { message: `cannot listen on ${where} (${why}); choose another with --host / --port / --dynamodb-port`, exitCode: 1 };
   }
-  if (error instanceof MalformedRowError) return { message: `${error.message} (written by something other than tokengate?)`, exitCode: 1 };
+  if (error instanceof MalformedRecordError) return { message: `${error.message} (written by something other than tokengate?)`, exitCode: 1 };
   const detail = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
   return { message: `unexpected error (${detail}); set TOKENGATE_DEBUG=1 for details`, exitCode: 1 };
 }
@@ -133,7 +132,7 @@ function describeTableError(location: TableLocation, error: unknown): { message:
   // The review path wraps store failures; what the user needs is the failure inside.
   const cause = error instanceof StoreUnavailableError && error.cause !== undefined ? error.cause : error;
   if (!(cause instanceof Error)) return describeError(cause);
-  if (cause instanceof CliError || cause instanceof ConflictError || cause instanceof UsageError || cause instanceof MalformedRowError) {
+  if (cause instanceof CliError || cause instanceof ConflictError || cause instanceof UsageError || cause instanceof MalformedRecordError) {
     return describeError(cause);
   }
   const where = location.endpoint ? `at ${location.endpoint}` : `in AWS region ${location.region}`;
@@ -177,7 +176,7 @@ function findCode(error: Error): string | undefined {
 
 function packageVersion(): string {
   try {
-    const text = readFileSync(new URL('../../package.json', import.meta.url), 'utf8');
+    const text = readFileSync(new URL('../../../package.json', import.meta.url), 'utf8');
     return (JSON.parse(text) as { version?: string }).version ?? 'unknown';
   } catch {
     return 'unknown';

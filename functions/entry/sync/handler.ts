@@ -3,8 +3,9 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { z } from 'zod';
 import { parseConfig } from '../config.ts';
 import { createDocumentClient } from '../../adapters/dynamodb/client.ts';
-import { DynamoDbStore } from '../../adapters/dynamodb/store.ts';
-import { clusterIdSchema } from '../../adapters/dynamodb/table.ts';
+import { DynamoDbMirrorStore } from '../../adapters/dynamodb/mirror-store.ts';
+import { TableOperations } from '../../adapters/dynamodb/table-operations.ts';
+import { clusterIdSchema } from '../../core/records.ts';
 import { powertoolsLog, powertoolsMetrics } from '../../adapters/telemetry/powertools.ts';
 import { type Log, type MetricsSink } from '../../core/ports/telemetry.ts';
 import { clusterSourceOpener } from '../../adapters/kubernetes/cluster-opener.ts';
@@ -86,7 +87,7 @@ export function syncOptions(config: SyncConfig): SyncOptions {
  * The table client of sync: longer per-attempt timeouts than the review path's, and more attempts,
  * because sync writes in bulk and throttling (retried by the SDK with backoff) is expected there.
  */
-export function syncStore(config: Pick<SyncConfig, 'AWS_REGION' | 'DYNAMODB_ENDPOINT' | 'TABLE_NAME'>): DynamoDbStore {
+export function syncStore(config: Pick<SyncConfig, 'AWS_REGION' | 'DYNAMODB_ENDPOINT' | 'TABLE_NAME'>): DynamoDbMirrorStore {
   const client = createDocumentClient({
     region: config.AWS_REGION,
     endpoint: config.DYNAMODB_ENDPOINT,
@@ -94,7 +95,7 @@ export function syncStore(config: Pick<SyncConfig, 'AWS_REGION' | 'DYNAMODB_ENDP
     requestTimeoutMs: 10_000,
     maxAttempts: 8,
   });
-  return new DynamoDbStore(client, { tableName: config.TABLE_NAME, deadlineMs: 10_000 });
+  return new DynamoDbMirrorStore(new TableOperations(client, config.TABLE_NAME));
 }
 
 /** Builds the real handler from an environment: one store, one Secrets Manager client, one log, one metrics sink. */

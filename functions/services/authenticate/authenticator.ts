@@ -1,10 +1,18 @@
 import { LRUCache } from 'lru-cache';
-import { bearerCredential, credentialMatches, parseCredential, type ParsedCredential } from '../../core/caller-credential.ts';
-import { UnauthorizedError } from '../../core/errors.ts';
+import {
+  bearerCredential,
+  credentialEndMs,
+  credentialMatches,
+  credentialRecordOf,
+  credentialUsable,
+  parseCredential,
+  type ParsedCredential,
+} from '../../core/caller-credential.ts';
+import { describeError, UnauthorizedError } from '../../core/errors.ts';
 import { ForeignTokenSummary } from '../../core/foreign-summary.ts';
 import { REFUSAL_MESSAGES, review, type Decision } from '../../core/review.ts';
-import { parseToken } from '../../core/token-string.ts';
-import { clusterIdSchema, type ClusterRow, type TokenRow } from '../../adapters/dynamodb/table.ts';
+import { parseToken, type RancherToken } from '../../core/token-string.ts';
+import { clusterIdSchema, type ClusterRecord, type TokenRecord } from '../../core/records.ts';
 import type { Log, MetricsSink } from '../../core/ports/telemetry.ts';
 import type { TokenStore } from '../../core/ports/token-store.ts';
 import { TtlCache } from './ttl-cache.ts';
@@ -87,13 +95,6 @@ class TokenBucket {
   }
 }
 
-/** Raised inside a review when the unknown-name budget is spent; becomes a `lookup-throttled` refusal. */
-class LookupThrottled extends Error {
-  constructor(readonly tokenName: string) {
-    super('unknown-name lookup budget spent');
-  }
-}
-
 export interface AuthenticatorDeps {
   store: TokenStore;
   log: Log;
@@ -103,6 +104,10 @@ export interface AuthenticatorDeps {
   elapsed: () => number;
   options: AuthenticatorOptions;
 }
+
+/** Returned by a token lookup when this container's budget for unknown names is spent. */
+const THROTTLED = Symbol('lookup throttled');
+type Lookup = TokenRecord | undefined | typeof THROTTLED;
 
 /** A cached caller check; an accepted one ends at its credential's `notAfter` even within the TTL. */
 type CallerCheck = { ok: boolean; notAfterMs?: number };
@@ -141,7 +146,7 @@ export function createAuthenticator(deps: AuthenticatorDeps): Authenticator {
   // Token lookups. Rows (or their absence) are cached per (cluster, name) for the cache TTL, so distinct
   // secrets for one name cost one read per TTL, and a missing name is not read again within it. Names
   // not known to exist spend a token bucket per cluster and one per container (see SECURITY.md).
-  const rows = new TtlCache<{ row: TokenRow | undefined }>(options.cacheTtlSeconds, options.cacheMaxEntries, deps.elapsed);
+  const rows = new TtlCache<{ row: TokenRecord | undefined }>(options.cacheTtlSeconds, options.cacheMaxEntries, deps.elapsed);
   const knownNames = new TtlCache<{ known: true }>(REMEMBER_SECONDS, options.cacheMaxEntries, deps.elapsed);
   const lookupRate = options.unknownNameLookupsPerSecond ?? DEFAULT_AUTHENTICATOR_OPTIONS.unknownNameLookupsPerSecond ?? 20;
   const lookupRateTotal =
@@ -151,7 +156,7 @@ export function createAuthenticator(deps: AuthenticatorDeps): Authenticator {
   const throttledLookups = new Map<string, number>();
   // In-flight verifications and reads, shared by concurrent requests for the same key (see checkCaller).
   const pendingChecks = new Map<string, Promise<CallerCheck>>();
-  const pendingLookups = new Map<string, Promise<TokenRow | undefined>>();
+  const pendingLookups = new Map<string, Promise<Lookup>>();
   let throttledSince: number | undefined;
 
   function spendCallerCheck(clusterId: string): boolean {
@@ -168,17 +173,18 @@ export function createAuthenticator(deps: AuthenticatorDeps): Authenticator {
     return true;
   }
 
-  function notAfterOf(cluster: ClusterRow | undefined, presented: ParsedCredential): { notAfterMs?: number } {
-    const notAfter = cluster?.credentials.find((candidate) => candidate.id === presented.id)?.notAfter;
-    return notAfter === undefined ? {} : { notAfterMs: Date.parse(notAfter) };
+  function notAfterOf(cluster: ClusterRecord | undefined, presented: ParsedCredential): { notAfterMs?: number } {
+    const record = cluster ? credentialRecordOf(cluster, presented) : undefined;
+    const end = record ? credentialEndMs(record) : undefined;
+    return end === undefined ? {} : { notAfterMs: end };
   }
 
   /** Whether a credential verified before still names a current record with the same stored hash. */
-  function stillVerified(memo: { recordDigest: string } | undefined, presented: ParsedCredential, cluster: ClusterRow | undefined): boolean {
+  function stillVerified(memo: { recordDigest: string } | undefined, presented: ParsedCredential, cluster: ClusterRecord | undefined): boolean {
     if (!memo || !cluster) return false;
-    const record = cluster.credentials.find((candidate) => candidate.id === presented.id);
+    const record = credentialRecordOf(cluster, presented);
     if (!record || TtlCache.keyOf(record.hash) !== memo.recordDigest) return false;
-    return record.notAfter === undefined || Date.parse(record.notAfter) > deps.now().getTime();
+    return credentialUsable(record, deps.now());
   }
 
   async function checkCaller(clusterId: string, authorization: string | undefined): Promise<void> {
@@ -203,7 +209,7 @@ export function createAuthenticator(deps: AuthenticatorDeps): Authenticator {
   }
 
   async function verifyCaller(clusterId: string, presented: ParsedCredential, key: string): Promise<CallerCheck> {
-    let cluster: ClusterRow | undefined;
+    let cluster: ClusterRecord | undefined;
     let check: CallerCheck | undefined;
     const memo = verifiedCallers.get(key);
     if (memo) {
@@ -220,7 +226,7 @@ export function createAuthenticator(deps: AuthenticatorDeps): Authenticator {
       if (!cluster) unknownClusters.set(TtlCache.keyOf(clusterId), { unknown: true });
       const ok = cluster !== undefined && (await credentialMatches(presented, cluster, deps.now()));
       check = { ok, ...(ok ? notAfterOf(cluster, presented) : {}) };
-      const record = cluster?.credentials.find((candidate) => candidate.id === presented.id);
+      const record = cluster ? credentialRecordOf(cluster, presented) : undefined;
       if (check.ok && record) verifiedCallers.set(key, { recordDigest: TtlCache.keyOf(record.hash) });
       if (!check.ok) log.warn('caller refused', { clusterId, credentialId: presented.id, known: cluster !== undefined });
     }
@@ -228,8 +234,8 @@ export function createAuthenticator(deps: AuthenticatorDeps): Authenticator {
     return check;
   }
 
-  /** The review's store: rows cached per name, unknown names read within a budget, one read per name at a time. */
-  async function lookupToken(clusterId: string, name: string): Promise<TokenRow | undefined> {
+  /** The review's store: records cached per name, unknown names read within a budget, one read per name at a time. */
+  async function lookupToken(clusterId: string, name: string): Promise<Lookup> {
     const key = TtlCache.keyOf(clusterId, name);
     const cached = rows.get(key);
     if (cached) return cached.row;
@@ -241,7 +247,7 @@ export function createAuthenticator(deps: AuthenticatorDeps): Authenticator {
     return pending;
   }
 
-  async function readToken(clusterId: string, name: string, key: string): Promise<TokenRow | undefined> {
+  async function readToken(clusterId: string, name: string, key: string): Promise<Lookup> {
     if (!knownNames.get(key)) {
       const now = deps.elapsed();
       let bucket = lookupBuckets.get(clusterId);
@@ -251,7 +257,7 @@ export function createAuthenticator(deps: AuthenticatorDeps): Authenticator {
       }
       const clusterOk = bucket.available(now);
       const totalOk = lookupTotal.available(now);
-      if (!clusterOk || !totalOk) throw new LookupThrottled(name);
+      if (!clusterOk || !totalOk) return THROTTLED;
       bucket.take();
       lookupTotal.take();
     }
@@ -283,7 +289,7 @@ export function createAuthenticator(deps: AuthenticatorDeps): Authenticator {
   const usesInFlight = new Set<Promise<void>>();
 
   /**
-   * Best effort (DEVELOPERS.md rule 7): usage is informational for Rancher's UI, so the write never holds
+   * Best effort (never holding up a review for a write that is not part of its answer): usage is informational for Rancher's UI, so the write never holds
    * up or fails a review: it is not awaited, failures are logged and swallowed, and at most
    * `maxUsesInFlight` writes are outstanding (a slow store drops usage records, not reviews). In Lambda a
    * write still in flight when the reply is sent completes when the container next runs, or is lost with it.
@@ -296,7 +302,7 @@ export function createAuthenticator(deps: AuthenticatorDeps): Authenticator {
     const notBefore = new Date(now.getTime() - options.lastUsedIntervalSeconds * 1000);
     const write = store
       .recordUse(clusterId, tokenName, now, notBefore)
-      .catch((error: unknown) => log.warn('lastUsedAt not recorded', { clusterId, tokenName, error: errorName(error) }))
+      .catch((error: unknown) => log.warn('lastUsedAt not recorded', { clusterId, tokenName, error: describeError(error) }))
       .finally(() => usesInFlight.delete(write));
     usesInFlight.add(write);
   }
@@ -326,7 +332,7 @@ export function createAuthenticator(deps: AuthenticatorDeps): Authenticator {
 
   async function reviewToken(clusterId: string, token: string): Promise<Decision> {
     const started = deps.elapsed();
-    // Foreign tokens are most of the traffic (SPEC §2): answer them before any hashing or cache work.
+    // Foreign tokens are most of the traffic (docs/reference.md, "What reaches the webhook"): answer them before any hashing or cache work.
     const parsed = parseToken(token);
     if ('foreign' in parsed) {
       const decision: Decision = { outcome: 'foreign', foreign: parsed.foreign };
@@ -338,17 +344,13 @@ export function createAuthenticator(deps: AuthenticatorDeps): Authenticator {
     let decision: Decision;
     if (cachedDecision) decision = cachedDecision;
     else {
-      try {
-        decision = await review(
-          { clusterId, token },
-          { store: { getToken: lookupToken }, now: deps.now, allowSystemGroups: options.allowSystemGroups },
-        );
-      } catch (error) {
-        if (!(error instanceof LookupThrottled)) throw error;
+      const record = await lookupToken(clusterId, parsed.rancher.name);
+      if (record === THROTTLED) {
         noteThrottled(clusterId);
         metrics.count('Reviews', 1, { Outcome: 'refused' });
-        return { outcome: 'refused', tokenName: error.tokenName, reason: 'lookup-throttled' };
+        return { outcome: 'refused', tokenName: parsed.rancher.name, reason: 'lookup-throttled' };
       }
+      decision = await review(parsed.rancher, record, { now: deps.now(), allowSystemGroups: options.allowSystemGroups });
     }
     if (!cachedDecision && decision.outcome !== 'foreign') decisions.set(key, decision);
     if (decision.outcome === 'accepted') recordUse(clusterId, decision.tokenName);
@@ -363,8 +365,4 @@ export function createAuthenticator(deps: AuthenticatorDeps): Authenticator {
       await Promise.allSettled([...usesInFlight]);
     },
   };
-}
-
-function errorName(error: unknown): string {
-  return error instanceof Error ? `${error.name}: ${error.message}` : 'unknown error';
 }

@@ -1,6 +1,8 @@
-import type { ClusterRows, TableItem, TableKey } from '../../adapters/dynamodb/store.ts';
-import { deriveRows, planMirror, sourcesFromRows, type MirrorPlan, type MirrorSources } from '../../core/mirror.ts';
-import { SK_PREFIX, type ClusterRow, type LastSync, type SyncLease } from '../../adapters/dynamodb/table.ts';
+import pLimit from 'p-limit';
+import { describeError } from '../../core/errors.ts';
+import { deriveRecords, planMirror, sourcesFromState, type MirrorSources } from '../../core/mirror.ts';
+import type { SyncStore } from '../../core/ports/mirror-store.ts';
+import type { ClusterRecord, ClusterState, LastSync, SyncLease } from '../../core/records.ts';
 import type { Log, MetricsSink } from '../../core/ports/telemetry.ts';
 import {
   ClusterForbiddenError,
@@ -11,21 +13,12 @@ import {
   type ClusterUserAttribute,
   type HashSecretReads,
 } from '../../core/ports/cluster-source.ts';
+import { applyMirrorPlan } from '../mirror/apply.ts';
 
-/** What sync needs from the table. Implemented by `DynamoDbStore`. */
-export interface SyncStore {
-  listClusters(): Promise<ClusterRow[]>;
-  readClusterRows(clusterId: string): Promise<ClusterRows>;
-  /** Unconditional batched puts and deletes, unprocessed items resent with backoff. */
-  batchWrite(puts: TableItem[], deletes: TableKey[]): Promise<void>;
-  replaceRowIfRev(item: TableItem, expectedRev: number): Promise<boolean>;
-  deleteRowIfRev(key: TableKey, expectedRev: number): Promise<boolean>;
-  acquireSyncLease(clusterId: string, lease: SyncLease, nowMs: number): Promise<boolean>;
-  finishSync(clusterId: string, owner: string, lastSync: LastSync): Promise<boolean>;
-}
+export type { SyncStore } from '../../core/ports/mirror-store.ts';
 
 /** Opens the ClusterSource of a registered cluster (reads its kubeconfig through the registry's reference). */
-export type OpenClusterSource = (cluster: ClusterRow, signal: AbortSignal) => Promise<ClusterSource>;
+export type OpenClusterSource = (cluster: ClusterRecord, signal: AbortSignal) => Promise<ClusterSource>;
 
 export interface WriteBackOptions {
   /** Merge patches per cluster per run (the most overdue first); 0 disables write-back. */
@@ -146,10 +139,12 @@ export function createSyncer(deps: SyncDeps) {
     if (unknown.length > 0) log.warn('unknown clusters requested', { clusters: unknown });
 
     const runSignal = request.signal ?? new AbortController().signal;
-    const clusters = await mapWithConcurrency(selected, options.concurrency, (cluster) =>
-      runSignal.aborted ? Promise.resolve(skipped(cluster.clusterId)) : syncCluster(cluster, runId, runSignal),
+    const limit = pLimit(options.concurrency);
+    // syncCluster never rejects: each cluster's failure is its own result
+    const clusters = await Promise.all(
+      selected.map((cluster) => limit(() => (runSignal.aborted ? skipped(cluster.clusterId) : syncCluster(cluster, runId, runSignal)))),
     );
-    for (const [index, result] of clusters.entries()) report(result, selected[index] as ClusterRow);
+    for (const [index, result] of clusters.entries()) report(result, selected[index] as ClusterRecord);
 
     const count = (outcome: ClusterSyncResult['outcome']) => clusters.filter((result) => result.outcome === outcome).length;
     return {
@@ -165,7 +160,7 @@ export function createSyncer(deps: SyncDeps) {
     };
   }
 
-  async function syncCluster(cluster: ClusterRow, runId: string, runSignal: AbortSignal): Promise<ClusterSyncResult> {
+  async function syncCluster(cluster: ClusterRecord, runId: string, runSignal: AbortSignal): Promise<ClusterSyncResult> {
     const clusterId = cluster.clusterId;
     const started = deps.elapsed();
     const startedAt = deps.now();
@@ -216,7 +211,7 @@ export function createSyncer(deps: SyncDeps) {
   interface Mirrored {
     tokens: ClusterAuthToken[];
     users: ClusterUserAttribute[];
-    current: ClusterRows;
+    current: ClusterState;
   }
 
   /**
@@ -228,10 +223,10 @@ export function createSyncer(deps: SyncDeps) {
     const clusterId = source.clusterId;
     const [tokens, users] = await Promise.all([source.listTokens({ signal }), source.listUserAttributes({ signal })]);
     result.objects = countListed(tokens) + countListed(users);
-    const current = await store.readClusterRows(clusterId);
+    const current = await store.readClusterState(clusterId);
     signal.throwIfAborted();
 
-    const stored = sourcesFromRows(current);
+    const stored = sourcesFromState(current);
     const storedTokens = byName(stored.tokens);
     const storedUsers = byName(stored.users);
 
@@ -252,9 +247,9 @@ export function createSyncer(deps: SyncDeps) {
       ...secretReads.rejected.map((name) => `secret/${name}`),
     ];
 
-    const derivation = deriveRows(clusterId, { tokens: tokenSources, users: userSources, secrets: secretReads.secrets });
-    const plan = planMirror(current, derivation.rows, { prune: true });
-    await applyPlan(plan, signal, result);
+    const derivation = deriveRecords(clusterId, { tokens: tokenSources, users: userSources, secrets: secretReads.secrets });
+    const plan = planMirror(current, derivation.records, { prune: true });
+    await applyMirrorPlan(store, plan, { concurrency: options.writeConcurrency, batchChunk: options.batchChunk, signal }, result);
     return { tokens: tokens.items, users: users.items, current };
   }
 
@@ -268,15 +263,15 @@ export function createSyncer(deps: SyncDeps) {
   async function readChangedSecrets(
     source: ClusterSource,
     tokens: ClusterAuthToken[],
-    current: ClusterRows,
+    current: ClusterState,
     stored: MirrorSources,
     signal: AbortSignal,
   ): Promise<{ secrets: MirrorSources['secrets']; rejected: string[]; read: number }> {
     const storedSecrets = byName(stored.secrets);
     const currentTokens = new Map(current.tokens.map((row) => [row.name, row]));
     const withoutHash = tokens.filter((token) => token.hash === '');
-    const probe = deriveRows(source.clusterId, { tokens: withoutHash, users: stored.users, secrets: stored.secrets });
-    const toRead = probe.rows.tokens
+    const probe = deriveRecords(source.clusterId, { tokens: withoutHash, users: stored.users, secrets: stored.secrets });
+    const toRead = probe.records.tokens
       .filter((row) => {
         const existing = currentTokens.get(row.name);
         if (existing?.origin === 'native') return false;
@@ -299,42 +294,6 @@ export function createSyncer(deps: SyncDeps) {
   }
 
   /**
-   * New rows go in unconditional batches (nobody else writes a row that does not exist yet: a revoke
-   * needs the row). Updates and deletes of existing rows are conditional on the `rev` that was read, so
-   * a concurrent revoke or a concurrent sync is never overwritten; a lost condition is left to the next
-   * run, which starts from the new state.
-   */
-  async function applyPlan(plan: MirrorPlan, signal: AbortSignal, result: ClusterSyncResult): Promise<void> {
-    const creates = plan.puts.filter((put) => put.change === 'create').map((put) => put.row);
-    const updates = plan.puts.filter((put) => put.change === 'update');
-    const plainDeletes = plan.deletes.filter((entry) => entry.expectedRev === undefined).map((entry) => entry.key);
-    const conditionalDeletes = plan.deletes.filter((entry) => entry.expectedRev !== undefined);
-
-    for (let start = 0; start < creates.length; start += options.batchChunk) {
-      signal.throwIfAborted();
-      const chunk = creates.slice(start, start + options.batchChunk);
-      await store.batchWrite(chunk, []);
-      result.writes += chunk.length;
-    }
-    await mapWithConcurrency(updates, options.writeConcurrency, async (put) => {
-      signal.throwIfAborted();
-      if (await store.replaceRowIfRev(put.row, put.expectedRev ?? 0)) result.writes += 1;
-      else result.conflicts += 1;
-    });
-    await mapWithConcurrency(conditionalDeletes, options.writeConcurrency, async (entry) => {
-      signal.throwIfAborted();
-      if (await store.deleteRowIfRev(entry.key, entry.expectedRev ?? 0)) result.deletes += 1;
-      else result.conflicts += 1;
-    });
-    for (let start = 0; start < plainDeletes.length; start += options.batchChunk) {
-      signal.throwIfAborted();
-      const chunk = plainDeletes.slice(start, start + options.batchChunk);
-      await store.batchWrite([], chunk);
-      result.deletes += chunk.length;
-    }
-  }
-
-  /**
    * Best effort: merge-patches `lastUsedAt` on tokens the table saw used well after the cluster did,
    * and `needsRefresh` on users whose refresh debounce has passed since a use. Bounded per run (the
    * rest waits for the next one); a forbidden kind stops that kind for this cluster and is reported
@@ -347,9 +306,9 @@ export function createSyncer(deps: SyncDeps) {
 
     const nowMs = deps.now().getTime();
     const usedAt = new Map<string, number>();
-    for (const row of mirrored.current.used) {
-      const millis = Date.parse(row.lastUsedAt);
-      if (!Number.isNaN(millis)) usedAt.set(row.sk.slice(SK_PREFIX.used.length), millis);
+    for (const usage of mirrored.current.usage) {
+      const millis = Date.parse(usage.lastUsedAt);
+      if (!Number.isNaN(millis)) usedAt.set(usage.name, millis);
     }
 
     type Patch = { kind: PatchKind; name: string; at?: Date; overdueMs: number };
@@ -383,7 +342,9 @@ export function createSyncer(deps: SyncDeps) {
     const queue = due.slice(0, maxPatches);
     result.deferred = due.length - queue.length;
     let stopped = false;
-    await mapWithConcurrency(queue, concurrency, async (patch) => {
+    const limit = pLimit(concurrency);
+    // each patch catches its own failure, so none of these rejects
+    await Promise.all(queue.map((patch) => limit(async () => {
       if (stopped || signal.aborted || result.forbidden.includes(patch.kind)) {
         result.deferred += 1;
         return;
@@ -407,11 +368,11 @@ export function createSyncer(deps: SyncDeps) {
         // a cluster that fails one patch after the adapter's retries will not take the next ones either
         stopped = true;
       }
-    });
+    })));
     return result;
   }
 
-  function report(result: ClusterSyncResult, cluster: ClusterRow): void {
+  function report(result: ClusterSyncResult, cluster: ClusterRecord): void {
     const dimensions = { ClusterId: result.clusterId };
     const nowMs = deps.now().getTime();
     const lastSuccess = result.outcome === 'ok' ? nowMs - result.durationMs : Date.parse(cluster.lastSuccessfulSyncAt ?? cluster.createdAt);
@@ -464,8 +425,7 @@ function describeFailure(error: unknown, signal?: AbortSignal): string {
     return reason instanceof SyncTimeoutError ? reason.message : 'the sync run reached its deadline';
   }
   if (error instanceof ClusterSourceError) return error.message;
-  if (error instanceof Error) return `${error.name}: ${error.message}`;
-  return 'unknown error';
+  return describeError(error);
 }
 
 function emptyResult(clusterId: string): ClusterSyncResult {
@@ -501,24 +461,4 @@ function present<T>(items: (T | undefined)[]): T[] {
 
 function byOverdue(a: { overdueMs: number }, b: { overdueMs: number }): number {
   return b.overdueMs - a.overdueMs;
-}
-
-/** Runs `work` over `items` with at most `limit` in flight; results in input order; the first error rejects. */
-export async function mapWithConcurrency<T, R>(items: readonly T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  let failed = false;
-  const worker = async () => {
-    while (!failed && next < items.length) {
-      const index = next++;
-      try {
-        results[index] = await work(items[index] as T);
-      } catch (error) {
-        failed = true;
-        throw error;
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
-  return results;
 }

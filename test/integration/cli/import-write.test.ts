@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { applyImportPlan } from '../../../functions/entry/cli/commands/import.ts';
-import { deriveRows, planMirror, type MirrorSources } from '../../../functions/core/mirror.ts';
+import { deriveRecords, planMirror, type MirrorPlan, type MirrorSources } from '../../../functions/core/mirror.ts';
+import { applyMirrorPlan } from '../../../functions/services/mirror/apply.ts';
 import { startLocalStack, type LocalStack } from '../../support/local-stack.ts';
 
 const HASH = '$2:jwvzsLqh6Rg:FyeWbQuUt6VEMhQOe5J1kXPf0D4H9MRjub0aNaGzyx8';
@@ -13,7 +13,12 @@ const sources = (enabled: boolean, withBob: boolean): MirrorSources => ({
   secrets: [],
 });
 
-describe('applyImportPlan', () => {
+/** Applies a plan as `import` does; returns how many records changed under it. */
+async function applyImportPlan(stack: LocalStack, plan: MirrorPlan): Promise<number> {
+  return (await applyMirrorPlan(stack.store, plan, { concurrency: 8, batchChunk: 500 })).conflicts;
+}
+
+describe('applyMirrorPlan (as import uses it)', () => {
   let stack: LocalStack;
   beforeAll(async () => {
     stack = await startLocalStack();
@@ -23,22 +28,22 @@ describe('applyImportPlan', () => {
   });
 
   it('writes a plan into the table so that planning again finds nothing to do', async () => {
-    const plan = planMirror(await stack.store.readClusterRows('c-w'), deriveRows('c-w', sources(true, true)).rows, { prune: false });
-    expect(await applyImportPlan(stack.store, plan)).toBe(0);
-    const again = planMirror(await stack.store.readClusterRows('c-w'), deriveRows('c-w', sources(true, true)).rows, { prune: true });
+    const plan = planMirror(await stack.store.readClusterState('c-w'), deriveRecords('c-w', sources(true, true)).records, { prune: false });
+    expect(await applyImportPlan(stack, plan)).toBe(0);
+    const again = planMirror(await stack.store.readClusterState('c-w'), deriveRecords('c-w', sources(true, true)).records, { prune: true });
     expect(again.counts).toEqual({ created: 0, updated: 0, unchanged: 3, deleted: 0 });
   });
 
   it('does not overwrite or delete rows that changed after they were read (a revoke in between)', async () => {
-    const current = await stack.store.readClusterRows('c-w');
-    const plan = planMirror(current, deriveRows('c-w', sources(false, false)).rows, { prune: true });
+    const current = await stack.store.readClusterState('c-w');
+    const plan = planMirror(current, deriveRecords('c-w', sources(false, false)).records, { prune: true });
     expect(plan.counts).toMatchObject({ updated: 1, deleted: 1 });
 
     await stack.store.revokeToken('c-w', 'kubeconfig-u-alice', new Date());
     await stack.store.revokeToken('c-w', 'kubeconfig-u-bob', new Date());
-    expect(await applyImportPlan(stack.store, plan)).toBe(2);
+    expect(await applyImportPlan(stack, plan)).toBe(2);
 
-    const after = await stack.store.readClusterRows('c-w');
+    const after = await stack.store.readClusterState('c-w');
     const byName = new Map(after.tokens.map((token) => [token.name, token]));
     expect(byName.get('kubeconfig-u-alice')).toMatchObject({ revoked: true, enabled: true });
     expect(byName.get('kubeconfig-u-bob')).toMatchObject({ revoked: true });

@@ -3,7 +3,7 @@ import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { handlerFromEnvironment } from '../../../functions/entry/authenticate/handler.ts';
-import { keys } from '../../../functions/adapters/dynamodb/table.ts';
+import { clusterItemOf, itemOf, keyOf } from '../../../functions/adapters/dynamodb/rows.ts';
 import { httpEvent } from '../../support/events.ts';
 import { CapturingLog, CapturingMetrics } from '../../support/fakes.ts';
 import { soakReport } from '../../support/soak-report.ts';
@@ -11,7 +11,7 @@ import { buildWorld, CLUSTER_A, type World } from '../../support/hostile.ts';
 
 /**
  * Faults injected at the SDK client (aws-sdk-client-mock on the document client, so the real
- * `handlerFromEnvironment` wiring and `DynamoDbStore` run): every error class DynamoDB or the network can
+ * `handlerFromEnvironment` wiring and `DynamoDbReviewStore` run): every error class DynamoDB or the network can
  * raise becomes 500 with the fixed body — never a 401 that would make the apiserver give up, never an
  * accept — and the next review after recovery is answered from the store again.
  */
@@ -52,8 +52,8 @@ afterAll(() => {
 function healthy() {
   sdk.on(GetCommand).callsFake((input: { Key: { pk: string; sk: string } }) => {
     const { pk, sk } = input.Key;
-    const cluster = world.clusters.find((row) => row.pk === pk && row.sk === sk);
-    const token = world.tokens.find((row) => row.pk === pk && row.sk === sk);
+    const cluster = world.clusters.map((record) => clusterItemOf(record, 0)).find((row) => row.pk === pk && row.sk === sk);
+    const token = world.tokens.map((record) => itemOf(record, 0)).find((row) => row.pk === pk && row.sk === sk);
     return { Item: cluster ?? token };
   });
 }
@@ -91,7 +91,7 @@ describe('authenticate with SDK errors', () => {
     const h = handler();
     healthy();
     await review(h, `kubeconfig-u-alice:${'d'.repeat(54)}`); // the caller is verified
-    sdk.on(GetCommand, { Key: keys.token(CLUSTER_A, 'kubeconfig-u-alice') }).rejects(error());
+    sdk.on(GetCommand, { Key: keyOf({ kind: 'token', clusterId: CLUSTER_A, name: 'kubeconfig-u-alice' }) }).rejects(error());
     for (const secret of ['d'.repeat(54), 'b'.repeat(54)]) {
       expect(await review(h, `kubeconfig-u-alice:${secret}`)).toEqual({ status: 500, body: { error: { code: 500, message: 'token store unavailable' } } });
     }
@@ -105,7 +105,7 @@ describe('authenticate with SDK errors', () => {
     const h = handler();
     healthy();
     await review(h, `kubeconfig-u-alice:${'d'.repeat(54)}`);
-    sdk.on(GetCommand, { Key: keys.token(CLUSTER_A, 'kubeconfig-u-alice') }).resolves({ Item: { ...keys.token(CLUSTER_A, 'kubeconfig-u-alice'), kind: 'token', enabled: 'yes' } });
+    sdk.on(GetCommand, { Key: keyOf({ kind: 'token', clusterId: CLUSTER_A, name: 'kubeconfig-u-alice' }) }).resolves({ Item: { ...keyOf({ kind: 'token', clusterId: CLUSTER_A, name: 'kubeconfig-u-alice' }), kind: 'token', enabled: 'yes' } });
     const reply = await review(h, `kubeconfig-u-alice:${'d'.repeat(54)}`);
     expect(reply.status).toBe(500);
     expect(reply.body.status).toBeUndefined();

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { handlerFromEnvironment, type AuthenticateHandler } from '../../../functions/entry/authenticate/handler.ts';
 import { createDocumentClient } from '../../../functions/adapters/dynamodb/client.ts';
-import { DynamoDbStore } from '../../../functions/adapters/dynamodb/store.ts';
+import { DynamoDbAdminStore } from '../../../functions/adapters/dynamodb/admin-store.ts';
+import { TableOperations } from '../../../functions/adapters/dynamodb/table-operations.ts';
 import { httpEvent } from '../../support/events.ts';
 import { CapturingLog, CapturingMetrics } from '../../support/fakes.ts';
 import { startFaultProxy, type Fault, type FaultProxy } from '../../support/fault-proxy.ts';
@@ -35,9 +36,9 @@ beforeAll(async () => {
   db = await startTestDynamoDb();
   tableName = await freshTable(db.endpoint, 'faults');
   world = await buildWorld();
-  const store = new DynamoDbStore(createDocumentClient({ region: 'us-east-1', endpoint: db.endpoint }), { tableName });
+  const store = new DynamoDbAdminStore(new TableOperations(createDocumentClient({ region: 'us-east-1', endpoint: db.endpoint }), tableName));
   for (const cluster of world.clusters) await store.createCluster(cluster);
-  await store.batchWrite(world.tokens, []);
+  await store.createRecords(world.tokens);
   proxy = await startFaultProxy(db.endpoint);
 });
 

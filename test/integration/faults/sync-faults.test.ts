@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDocumentClient } from '../../../functions/adapters/dynamodb/client.ts';
-import { DynamoDbStore } from '../../../functions/adapters/dynamodb/store.ts';
-import { review } from '../../../functions/core/review.ts';
+import { DynamoDbAdminStore } from '../../../functions/adapters/dynamodb/admin-store.ts';
+import { DynamoDbReviewStore } from '../../../functions/adapters/dynamodb/review-store.ts';
+import { TableOperations } from '../../../functions/adapters/dynamodb/table-operations.ts';
+import { reviewToken } from '../../../functions/services/review-token.ts';
 import { createSyncer, DEFAULT_SYNC_OPTIONS, type SyncOptions, type SyncRequest } from '../../../functions/services/sync/sync.ts';
 import { registeredCluster } from '../../support/clusters.ts';
 import { CapturingLog, CapturingMetrics } from '../../support/fakes.ts';
@@ -22,9 +24,10 @@ let db: TestDynamoDb;
 let proxy: FaultProxy;
 let tableName: string;
 /** Through the proxy: what sync uses. */
-let faulty: DynamoDbStore;
+let faulty: DynamoDbAdminStore;
 /** Straight to the DynamoDB: what the test reads the truth with. */
-let direct: DynamoDbStore;
+let direct: DynamoDbAdminStore;
+let directReviews: DynamoDbReviewStore;
 const log = new CapturingLog();
 const outcomes: string[] = [];
 let clock = Date.parse('2026-11-26T12:00:00Z');
@@ -35,11 +38,16 @@ beforeAll(async () => {
   db = await startTestDynamoDb();
   tableName = await freshTable(db.endpoint, 'sync-faults');
   proxy = await startFaultProxy(db.endpoint);
-  faulty = new DynamoDbStore(
-    createDocumentClient({ region: 'us-east-1', endpoint: proxy.endpoint, connectionTimeoutMs: 500, requestTimeoutMs: 1000, maxAttempts: 2 }),
-    { tableName, deadlineMs: 5000, sleep: (ms) => new Promise((resolve) => setTimeout(resolve, Math.min(ms, 20))) },
+  faulty = new DynamoDbAdminStore(
+    new TableOperations(
+      createDocumentClient({ region: 'us-east-1', endpoint: proxy.endpoint, connectionTimeoutMs: 500, requestTimeoutMs: 1000, maxAttempts: 2 }),
+      tableName,
+      (ms) => new Promise((resolve) => setTimeout(resolve, Math.min(ms, 20))),
+    ),
   );
-  direct = new DynamoDbStore(createDocumentClient({ region: 'us-east-1', endpoint: db.endpoint, requestTimeoutMs: 5000 }), { tableName, deadlineMs: 5000 });
+  const directOperations = new TableOperations(createDocumentClient({ region: 'us-east-1', endpoint: db.endpoint, requestTimeoutMs: 5000 }), tableName);
+  direct = new DynamoDbAdminStore(directOperations);
+  directReviews = new DynamoDbReviewStore(directOperations, 5000);
 });
 
 afterAll(async () => {
@@ -71,18 +79,18 @@ async function run(source: FakeClusterSource, label: string, request: SyncReques
 }
 
 async function tableNames(clusterId: string): Promise<Map<string, { enabled: boolean; revoked?: boolean }>> {
-  const rows = await direct.readClusterRows(clusterId);
+  const rows = await direct.readClusterState(clusterId);
   return new Map(rows.tokens.map((row) => [row.name, { enabled: row.enabled, revoked: row.revoked }]));
 }
 
 async function decide(clusterId: string, i: number) {
-  return review({ clusterId, token: `${name(i)}:${SECRET_D}` }, { store: direct, now: () => new Date('2026-11-26T12:00:00Z'), allowSystemGroups: false });
+  return reviewToken(directReviews, clusterId, `${name(i)}:${SECRET_D}`, { now: new Date('2026-11-26T12:00:00Z'), allowSystemGroups: false });
 }
 
 /** A registered cluster with `count` tokens, mirrored once (healthy), then tokens [0, removed) deleted and mirrored again. */
 async function mirroredCluster(clusterId: string, count: number, removed: number): Promise<FakeClusterSource> {
-  const { row } = await registeredCluster(clusterId);
-  await direct.createCluster(row);
+  const { record } = await registeredCluster(clusterId);
+  await direct.createCluster(record);
   const source = new FakeClusterSource(clusterId).addUser(cua({ name: 'u-alice' }));
   for (let i = 0; i < count; i += 1) source.addToken(cat({ name: name(i), hash: HASH_D }));
   proxy.set({ kind: 'pass' });

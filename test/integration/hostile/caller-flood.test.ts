@@ -2,7 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { handlerFromEnvironment } from '../../../functions/entry/authenticate/handler.ts';
 import { startLocalServer, type LocalServer } from '../../../functions/entry/local/server.ts';
 import { createDocumentClient } from '../../../functions/adapters/dynamodb/client.ts';
-import { DynamoDbStore } from '../../../functions/adapters/dynamodb/store.ts';
+import { DynamoDbAdminStore } from '../../../functions/adapters/dynamodb/admin-store.ts';
+import { DynamoDbReviewStore } from '../../../functions/adapters/dynamodb/review-store.ts';
+import { TableOperations } from '../../../functions/adapters/dynamodb/table-operations.ts';
 import type { TokenStore } from '../../../functions/core/ports/token-store.ts';
 import { CapturingLog, CapturingMetrics } from '../../support/fakes.ts';
 import { buildWorld, CLUSTER_A, type World } from '../../support/hostile.ts';
@@ -26,13 +28,15 @@ beforeAll(async () => {
   db = await startTestDynamoDb();
   const tableName = await freshTable(db.endpoint, 'flood');
   world = await buildWorld();
-  const store = new DynamoDbStore(createDocumentClient({ region: 'us-east-1', endpoint: db.endpoint }), { tableName });
+  const operations = new TableOperations(createDocumentClient({ region: 'us-east-1', endpoint: db.endpoint }), tableName);
+  const store = new DynamoDbAdminStore(operations);
+  const reviews = new DynamoDbReviewStore(operations, 1000);
   for (const cluster of world.clusters) await store.createCluster(cluster);
-  await store.batchWrite(world.tokens, []);
+  await store.createRecords(world.tokens);
   const counting: TokenStore = {
-    getCluster: (clusterId) => ((reads.getCluster += 1), store.getCluster(clusterId)),
-    getToken: (clusterId, name) => ((reads.getToken += 1), store.getToken(clusterId, name)),
-    recordUse: (clusterId, name, at, notBefore) => store.recordUse(clusterId, name, at, notBefore),
+    getCluster: (clusterId) => ((reads.getCluster += 1), reviews.getCluster(clusterId)),
+    getToken: (clusterId, name) => ((reads.getToken += 1), reviews.getToken(clusterId, name)),
+    recordUse: (clusterId, name, at, notBefore) => reviews.recordUse(clusterId, name, at, notBefore),
   };
   const handler = handlerFromEnvironment({ TABLE_NAME: tableName, DYNAMODB_ENDPOINT: db.endpoint, CACHE_TTL_SECONDS: '0' }, { store: counting, log, metrics: new CapturingMetrics() });
   server = await startLocalServer({ handler });

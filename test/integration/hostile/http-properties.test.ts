@@ -21,7 +21,7 @@ beforeAll(async () => {
   world = await buildWorld();
   stack = await startLocalStack({ cacheTtlSeconds: 2, log });
   for (const row of world.clusters) await stack.store.createCluster(row);
-  await stack.store.batchWrite(world.tokens, []);
+  await stack.store.createRecords(world.tokens);
 });
 
 afterAll(async () => {

@@ -89,13 +89,13 @@ describe('the local API over HTTP, filled by the CLI', () => {
 
   it('imports from standard input, as piped from kubectl, and --dry-run writes nothing', async () => {
     const piped = (await import('node:fs')).readFileSync(fixture('import/after-removal.yaml'), 'utf8');
-    const before = await stack.store.readClusterRows('c-pipe');
+    const before = await stack.store.readClusterState('c-pipe');
     const dry = await runCli(['import', 'c-pipe', '-', '--dry-run'], { env, stdin: piped });
     expect(dry.stdout).toBe('dry run, would have: created 2, updated 0, unchanged 0, deleted 0\n');
-    expect(await stack.store.readClusterRows('c-pipe')).toEqual(before);
+    expect(await stack.store.readClusterState('c-pipe')).toEqual(before);
     const real = await runCli(['import', 'c-pipe', '-'], { env, stdin: piped });
     expect(real.stdout).toBe('created 2, updated 0, unchanged 0, deleted 0\n');
-    expect((await stack.store.readClusterRows('c-pipe')).tokens.map((token) => token.name)).toEqual(['kubeconfig-u-abc12xyz']);
+    expect((await stack.store.readClusterState('c-pipe')).tokens.map((token) => token.name)).toEqual(['kubeconfig-u-abc12xyz']);
   });
 
   it('refuses a disabled token with a reason, and a ServiceAccount JWT silently', async () => {
@@ -176,7 +176,7 @@ describe('the local API over HTTP, filled by the CLI', () => {
     const native = (await cli('tokens', 'create', 'c-prune', '--user', 'ops', '--name', 'tg-keep1')).stdout.trim();
     const pruned = await cli('import', 'c-prune', '--prune', fixture('import/after-removal.yaml'));
     expect(pruned.stdout).toBe('created 0, updated 1, unchanged 1, deleted 4\n');
-    const rows = await stack.store.readClusterRows('c-prune');
+    const rows = await stack.store.readClusterState('c-prune');
     expect(rows.tokens.map((token) => token.name).sort()).toEqual(['kubeconfig-u-abc12xyz', 'tg-keep1']);
     expect(rows.users.map((user) => user.userId)).toEqual(['u-abc12xyz']);
     expect(rows.secrets).toEqual([]);
@@ -184,7 +184,7 @@ describe('the local API over HTTP, filled by the CLI', () => {
   });
 
   it('reports invalid objects by name and writes nothing, not even the valid ones', async () => {
-    const before = await stack.store.readClusterRows('c-b');
+    const before = await stack.store.readClusterState('c-b');
     const result = await cli('import', 'c-b', fixture('import/invalid.yaml'));
     expect(result.code).toBe(1);
     expect(result.stdout).toBe('');
@@ -192,7 +192,7 @@ describe('the local API over HTTP, filled by the CLI', () => {
     expect(result.stderr).toMatch(/ClusterAuthToken kubeconfig-u-broken1 \(.*invalid\.yaml\): enabled/);
     expect(result.stderr).toMatch(/ClusterUserAttribute u-broken2 \(.*invalid\.yaml\): groups/);
     expect(result.stderr).toContain('warning: skipping ConfigMap v1 cattle-settings');
-    expect(await stack.store.readClusterRows('c-b')).toEqual(before);
+    expect(await stack.store.readClusterState('c-b')).toEqual(before);
   });
 
   it('lists tokens with their state and last use, never a hash', async () => {
@@ -231,7 +231,7 @@ describe('the local API over HTTP, filled by the CLI', () => {
     const taken = await cli('tokens', 'create', 'c-a', '--user', 'alice', '--name', 'kubeconfig-u-abc12xyz');
     expect(taken).toMatchObject({ code: 1, stdout: '' });
     expect(taken.stderr).toContain('a token named kubeconfig-u-abc12xyz already exists in cluster c-a');
-    expect((await stack.store.readClusterRows('c-a')).tokens.find((token) => token.name === 'kubeconfig-u-abc12xyz')?.origin).toBe('rancher');
+    expect((await stack.store.readClusterState('c-a')).tokens.find((token) => token.name === 'kubeconfig-u-abc12xyz')?.origin).toBe('rancher');
   });
 
   it('lists the registered clusters with credential ids only', async () => {
@@ -248,7 +248,7 @@ describe('the local API over HTTP, filled by the CLI', () => {
     expect((await stack.review('c-gone', credential, ON_TOKEN)).status).toBe(200);
     const removed = await cli('clusters', 'remove', 'c-gone');
     expect(removed).toMatchObject({ code: 0, stderr: 'removed cluster c-gone and 7 rows\n' }); // 6 imported + 1 usage row
-    expect(await stack.store.readClusterRows('c-gone')).toEqual({ tokens: [], users: [], secrets: [], used: [] });
+    expect(await stack.store.readClusterState('c-gone')).toEqual({ tokens: [], users: [], secrets: [], usage: [] });
     expect((await stack.review('c-gone', credential, ON_TOKEN)).status).toBe(401);
     expect((await cli('clusters', 'remove', 'c-gone')).code).toBe(1);
   });

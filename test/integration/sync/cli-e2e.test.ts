@@ -111,7 +111,7 @@ describe('register a cluster, sync, review (local mode)', () => {
     const synced = await runCli(['sync', 'c-e2e', '--timeout', '5s'], { env });
     expect(synced.code).toBe(1);
     expect(synced.stdout).toMatch(/^c-e2e\s+failed\s.*cluster c-e2e: /m);
-    expect((await stack.store.readClusterRows('c-e2e')).tokens).toHaveLength(1);
+    expect((await stack.store.readClusterState('c-e2e')).tokens).toHaveLength(1);
     const listed = JSON.parse((await runCli(['clusters', 'list', '-o', 'json'], { env })).stdout) as { lastSync: { outcome: string } }[];
     expect(listed[0]?.lastSync.outcome).toBe('failed');
   });

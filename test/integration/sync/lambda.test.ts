@@ -58,7 +58,7 @@ describe('sync Lambda composition', () => {
     const byId = Object.fromEntries(summary.clusters.map((result) => [result.clusterId, result]));
     expect(byId['c-aws']).toMatchObject({ outcome: 'ok', objects: 2, writes: 2 });
     expect(byId['c-local-only']).toMatchObject({ outcome: 'failed', error: expect.stringContaining('only from the local CLI') });
-    expect((await table.store.readClusterRows('c-aws')).tokens.map((row) => row.name)).toEqual(['kubeconfig-u-lambda']);
+    expect((await table.store.readClusterState('c-aws')).tokens.map((row) => row.name)).toEqual(['kubeconfig-u-lambda']);
     expect(metrics.total('SyncFailures', { ClusterId: 'c-local-only' })).toBe(1);
     expect(metrics.flushes).toBe(1);
     expect(log.text()).not.toContain(READER_TOKEN);

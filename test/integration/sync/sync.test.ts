@@ -8,7 +8,7 @@ import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { handlerFromEnvironment as authenticateFromEnvironment } from '../../../functions/entry/authenticate/handler.ts';
-import { keys } from '../../../functions/adapters/dynamodb/table.ts';
+import { partitionOf } from '../../../functions/adapters/dynamodb/rows.ts';
 import { CapturingLog, CapturingMetrics } from '../../support/fakes.ts';
 import { clusterSourceOpener } from '../../../functions/adapters/kubernetes/cluster-opener.ts';
 import { FileKubeconfigStore } from '../../../functions/adapters/kubeconfig/kubeconfig-store.ts';
@@ -113,11 +113,11 @@ beforeAll(async () => {
     seed(server, count);
     const file = path.join(dir, `${id}.yaml`);
     await writeFile(file, server.kubeconfig({ token: SYNC_TOKEN }));
-    const { row, credential } = await registeredCluster(id);
-    await table.store.createCluster({ ...row, access: { kind: 'file', path: file } });
+    const { record, credential } = await registeredCluster(id);
+    await table.store.createCluster({ ...record, access: { kind: 'file', path: file } });
     clusters.push({ id, server, credential, tokens: count });
   }
-  authenticate = authenticateFromEnvironment({ TABLE_NAME: table.tableName, CACHE_TTL_SECONDS: '0' }, { store: table.store, log: new CapturingLog(), metrics: new CapturingMetrics() });
+  authenticate = authenticateFromEnvironment({ TABLE_NAME: table.tableName, CACHE_TTL_SECONDS: '0' }, { store: table.reviews, log: new CapturingLog(), metrics: new CapturingMetrics() });
 }, 120_000);
 
 afterAll(async () => {
@@ -132,7 +132,7 @@ describe('sync over real sockets', () => {
 
     expect(summary.ok).toBe(3);
     for (const entry of clusters) {
-      const rows = await table.store.readClusterRows(entry.id);
+      const rows = await table.store.readClusterState(entry.id);
       expect(rows.tokens).toHaveLength(entry.tokens);
       expect(rows.users).toHaveLength(USERS_PER_CLUSTER);
       expect(rows.secrets).toHaveLength(Math.ceil(entry.tokens / 3));
@@ -162,7 +162,7 @@ describe('sync over real sockets', () => {
       ['ok', 0, 0, 0],
     ]);
     for (const entry of clusters) {
-      expect(table.writes(keys.partition(entry.id))).toEqual([]);
+      expect(table.writes(partitionOf(entry.id))).toEqual([]);
       expect(entry.server.countRequests({ resource: 'secrets' })).toBe(0);
     }
     // only the lease and the outcome on each registry row
@@ -189,7 +189,7 @@ describe('sync over real sockets', () => {
 
   it('loses nothing when the connection is cut in the middle of a listing, and catches up afterwards', async () => {
     const c = cluster('c-int-c');
-    const before = await table.store.readClusterRows('c-int-c');
+    const before = await table.store.readClusterState('c-int-c');
     c.server.remove('clusterauthtokens', tokenName(20));
     // every try of the second page is cut half way: the adapter's retries run out
     c.server.cutNext({ match: /clusterauthtokens\?.*continue=/, times: 50 });
@@ -200,7 +200,7 @@ describe('sync over real sockets', () => {
     expect(byId['c-int-c']).toMatchObject({ outcome: 'failed', writes: 0, deletes: 0 });
     expect(byId['c-int-c']?.error).toMatch(/^cluster c-int-c: /);
     expect(byId['c-int-a']?.outcome).toBe('ok');
-    expect(await table.store.readClusterRows('c-int-c')).toEqual(before);
+    expect(await table.store.readClusterState('c-int-c')).toEqual(before);
     expect((await table.store.readCluster('c-int-c'))?.lastSync).toMatchObject({ outcome: 'failed' });
 
     c.server.clearFaults();
@@ -238,7 +238,7 @@ describe('sync over real sockets', () => {
     // 100 new and 10 changed token rows; 5 token rows and the 2 Secret rows among them deleted
     expect(summary.clusters[0]).toMatchObject({ outcome: 'ok', writes: 110, deletes: 7, conflicts: 0 });
     expect(table.injected).toMatchObject({ throttled: 6, unprocessed: 3 });
-    const rows = await table.store.readClusterRows('c-int-a');
+    const rows = await table.store.readClusterState('c-int-a');
     expect(rows.tokens).toHaveLength(3100 - 5);
     expect(rows.tokens.filter((row) => !row.enabled).map((row) => row.name)).toContain(tokenName(105));
     a.server.resetLog();
@@ -256,14 +256,14 @@ describe('sync over real sockets', () => {
     let overlapping: Promise<SyncSummary> | undefined;
     const dying: SyncStore = {
       ...syncStoreMethods(table.store),
-      batchWrite: async (puts, deletes) => {
+      createRecords: async (records) => {
         batches += 1;
         if (batches === 1) {
           overlapping = syncer().syncAll({ clusterIds: ['c-int-b'] });
           await overlapping;
         }
         if (batches > 1) throw new Error('killed');
-        await table.store.batchWrite(puts, deletes);
+        await table.store.createRecords(records);
       },
       finishSync: async () => true,
     };
@@ -278,7 +278,7 @@ describe('sync over real sockets', () => {
     try {
       const converged = await syncer().syncAll({ clusterIds: ['c-int-b'] });
       expect(converged.clusters[0]?.outcome).toBe('ok');
-      const rows = await table.store.readClusterRows('c-int-b');
+      const rows = await table.store.readClusterState('c-int-b');
       expect(rows.tokens.map((row) => row.name).sort()).toEqual(b.server.list('clusterauthtokens').map((object) => object.metadata.name).sort());
       expect((await syncer().syncAll({ clusterIds: ['c-int-b'] })).clusters[0]).toMatchObject({ outcome: 'ok', writes: 0, deletes: 0 });
     } finally {
@@ -291,8 +291,8 @@ describe('sync over real sockets', () => {
     c.server.mutate('clusterauthtokens', tokenName(50), { expiresAt: '2099-01-01T00:00:00Z' });
     const racing: SyncStore = {
       ...syncStoreMethods(table.store),
-      readClusterRows: async (clusterId) => {
-        const rows = await table.store.readClusterRows(clusterId);
+      readClusterState: async (clusterId) => {
+        const rows = await table.store.readClusterState(clusterId);
         await table.store.revokeToken(clusterId, tokenName(50), new Date());
         return rows;
       },
@@ -307,7 +307,7 @@ describe('sync over real sockets', () => {
   it('writes lastUsedAt back with merge patches, at most the per-run cap, and reports a forbidden patch once', async () => {
     const a = cluster('c-int-a');
     const usedAt = new Date(Date.now() - 10 * 60_000);
-    for (let index = 400; index < 430; index += 1) await table.store.recordUse('c-int-a', tokenName(index), usedAt, usedAt);
+    for (let index = 400; index < 430; index += 1) await table.reviews.recordUse('c-int-a', tokenName(index), usedAt, usedAt);
     a.server.resetLog();
     const capped = { writeBack: { ...DEFAULT_SYNC_OPTIONS.writeBack, maxPatches: 20, concurrency: 4 } };
 
@@ -327,7 +327,7 @@ describe('sync over real sockets', () => {
     expect(second.clusters[0]).toMatchObject({ writes: 0 });
 
     // a reader Role without patch: reported once for the cluster, the sync itself succeeds
-    for (let index = 500; index < 520; index += 1) await table.store.recordUse('c-int-a', tokenName(index), usedAt, usedAt);
+    for (let index = 500; index < 520; index += 1) await table.reviews.recordUse('c-int-a', tokenName(index), usedAt, usedAt);
     const file = path.join(dir, 'c-int-a.yaml');
     await writeFile(file, a.server.kubeconfig({ token: NO_PATCH_TOKEN }));
     try {
@@ -344,7 +344,7 @@ describe('sync over real sockets', () => {
   it("marks a user's attribute needsRefresh once Rancher's debounce has passed since the user's last refresh and a use", async () => {
     const c = cluster('c-int-c');
     // tokens 5 and 205 belong to user 5, refreshed long ago (seed: 2026-01-01)
-    await table.store.recordUse('c-int-c', tokenName(205), new Date(), new Date());
+    await table.reviews.recordUse('c-int-c', tokenName(205), new Date(), new Date());
     c.server.resetLog();
 
     const summary = await syncer({ writeBack: { ...DEFAULT_SYNC_OPTIONS.writeBack, refreshDebounceSeconds: 600 } }).syncAll({ clusterIds: ['c-int-c'] });

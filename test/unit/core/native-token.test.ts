@@ -9,7 +9,7 @@ import {
   TOKEN_ALPHABET,
 } from '../../../functions/core/native-token.ts';
 import { verifySecret } from '../../../functions/core/hash.ts';
-import { tokenRowSchema } from '../../../functions/adapters/dynamodb/table.ts';
+import { itemOf, tokenFromItem } from '../../../functions/adapters/dynamodb/rows.ts';
 import { parseToken } from '../../../functions/core/token-string.ts';
 
 /** Randomness that hands out the given bytes in order, then zeros. */
@@ -48,7 +48,7 @@ describe('native tokens', () => {
   });
 
   it('have a 54-character secret whose argon2id hash (OWASP parameters) is stored, never the secret', async () => {
-    const { row, token } = await createNativeToken(
+    const { record: row, token } = await createNativeToken(
       { clusterId: 'c-1', name: 'tg-bcdfg', userName: 'alice', groups: ['dev', 'dev', 'ops'], now, expiresAt: new Date('2026-11-27T00:00:00Z') },
       (size) => Buffer.alloc(size, 7),
     );
@@ -62,12 +62,14 @@ describe('native tokens', () => {
     expect(await verifySecret(row.hash as string, parsed.rancher.secret)).toBe('match');
   });
 
-  it('are rows of origin native with their user inline, a TTL a day after expiry', async () => {
-    const { row } = await createNativeToken(
+  it('are records of origin native with their user inline, stored with a TTL a day after expiry', async () => {
+    const { record: row } = await createNativeToken(
       { clusterId: 'c-1', name: 'tg-x', userName: 'alice', groups: ['dev', 'dev'], now, expiresAt: new Date('2026-11-27T00:00:00Z') },
       (size) => Buffer.alloc(size, 1),
     );
-    expect(tokenRowSchema.parse(row)).toMatchObject({
+    const item = itemOf(row, 0);
+    expect(tokenFromItem(item)).toMatchObject({ ...row, version: 0 });
+    expect(item).toMatchObject({
       pk: 'C#c-1',
       sk: 'TOKEN#tg-x',
       origin: 'native',
@@ -79,8 +81,8 @@ describe('native tokens', () => {
   });
 
   it('never expire, and have no TTL, without an expiry', async () => {
-    const { row } = await createNativeToken({ clusterId: 'c-1', name: 'tg-x', userName: 'alice', groups: [], now }, (size) => Buffer.alloc(size, 1));
+    const { record: row } = await createNativeToken({ clusterId: 'c-1', name: 'tg-x', userName: 'alice', groups: [], now }, (size) => Buffer.alloc(size, 1));
     expect(row).not.toHaveProperty('expiresAt');
-    expect(row).not.toHaveProperty('ttl');
+    expect(itemOf(row, 0)).not.toHaveProperty('ttl');
   });
 });

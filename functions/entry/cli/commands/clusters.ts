@@ -1,12 +1,12 @@
-import { ConflictError } from '../../../adapters/dynamodb/store.ts';
-import { issueCredential } from '../../../core/caller-credential.ts';
-import { newClusterRow, type CallerCredential, type ClusterRow } from '../../../adapters/dynamodb/table.ts';
-import { parseValue, stringOption, type Command } from '../command.ts';
-import { CliError } from '../errors.ts';
-import { clusterIdArgument, durationSchema, formatDuration, OUTPUT_OPTION, outputFormat, tableLocation, TABLE_OPTIONS } from '../options.ts';
-import { formatTable } from '../output.ts';
+import { credentialEndMs, credentialUsable, issueCredential } from '../../../core/caller-credential.ts';
+import { ConflictError } from '../../../core/errors.ts';
+import { newCluster, type CallerCredential, type ClusterRecord } from '../../../core/records.ts';
+import { parseValue, stringOption, type Command } from '../lib/command.ts';
+import { CliError } from '../lib/errors.ts';
+import { clusterIdArgument, durationSchema, formatDuration, OUTPUT_OPTION, outputFormat, tableLocation, TABLE_OPTIONS } from '../lib/options.ts';
+import { formatTable } from '../lib/output.ts';
 import { withTable } from '../../../adapters/dynamodb/table-access.ts';
-import { forgetKubeconfig, KUBECONFIG_OPTIONS, prepareKubeconfig, SYNC_COLUMNS, syncCells, syncView } from '../cluster-access.ts';
+import { forgetKubeconfig, KUBECONFIG_OPTIONS, prepareKubeconfig, SYNC_COLUMNS, syncCells, syncView } from '../lib/cluster-access.ts';
 
 export const clustersAddCommand: Command = {
   name: 'clusters add',
@@ -27,9 +27,8 @@ export const clustersAddCommand: Command = {
       const access = await kubeconfig?.save();
       const now = io.now();
       const { credential, record } = await issueCredential(io.randomBytes, now);
-      const row = newClusterRow(clusterId, record, now, access);
       try {
-        await store.createCluster(row);
+        await store.createCluster(newCluster(clusterId, record, now, access));
       } catch (error) {
         if (error instanceof ConflictError) throw alreadyRegistered(clusterId);
         throw error;
@@ -55,15 +54,15 @@ export const clustersListCommand: Command = {
     const format = outputFormat(input);
     return withTable(tableLocation(input, io.env), async ({ store }) => {
       const clusters = await store.listClusters();
-      const now = io.now().getTime();
+      const now = io.now();
       const views = clusters.map((cluster) => ({
         clusterId: cluster.clusterId,
         createdAt: cluster.createdAt,
-        credentials: cluster.credentials.map(({ id, createdAt, notAfter }) => ({
-          id,
-          createdAt,
-          ...(notAfter ? { notAfter } : {}),
-          valid: notAfter === undefined || Date.parse(notAfter) > now,
+        credentials: cluster.credentials.map((credential) => ({
+          id: credential.id,
+          createdAt: credential.createdAt,
+          ...(credential.notAfter ? { notAfter: credential.notAfter } : {}),
+          valid: credentialUsable(credential, now),
         })),
         ...syncView(cluster),
       }));
@@ -85,7 +84,7 @@ export const clustersListCommand: Command = {
               .filter((credential) => credential.valid)
               .map((credential) => (credential.notAfter ? `${credential.id} (until ${credential.notAfter})` : credential.id))
               .join(', ') || 'none valid',
-            ...syncCells(clusters[index] as ClusterRow),
+            ...syncCells(clusters[index] as ClusterRecord),
           ]),
         ),
       );
@@ -139,7 +138,7 @@ export const clustersRotateCommand: Command = {
       const graceEnd = new Date(now.getTime() + graceMs).toISOString();
       const previous = cluster.credentials.flatMap((old) => phaseOut(old, now, graceEnd));
       try {
-        await store.replaceCredentials(clusterId, [...previous, record], cluster.rev);
+        await store.replaceCredentials(clusterId, [...previous, record], cluster.version);
       } catch (error) {
         if (error instanceof ConflictError) throw new CliError(`cluster ${clusterId} changed while rotating its credential; run the command again`);
         throw error;
@@ -165,7 +164,9 @@ function alreadyRegistered(clusterId: string): CliError {
 
 /** An old credential during a rotation: dropped if already over, else ending at the grace end (or earlier). */
 function phaseOut(old: CallerCredential, now: Date, graceEnd: string): CallerCredential[] {
-  if (old.notAfter !== undefined && Date.parse(old.notAfter) <= now.getTime()) return [];
-  const notAfter = old.notAfter !== undefined && Date.parse(old.notAfter) < Date.parse(graceEnd) ? old.notAfter : graceEnd;
+  // one that no longer counts (over, or with an unreadable end) is dropped, never given a new end
+  if (!credentialUsable(old, now)) return [];
+  const end = credentialEndMs(old);
+  const notAfter = old.notAfter !== undefined && end !== undefined && end < Date.parse(graceEnd) ? old.notAfter : graceEnd;
   return [{ ...old, notAfter }];
 }

@@ -1,10 +1,10 @@
-import type { DynamoDbStore } from '../../../adapters/dynamodb/store.ts';
-import { deriveRows, mergeSources, planMirror, sourcesFromRows, type MirrorPlan } from '../../../core/mirror.ts';
-import { flag, type Command } from '../command.ts';
-import { CliError } from '../errors.ts';
-import type { CliIo } from '../io.ts';
-import { classifyObjects, objectsOfFile, type FileObject } from '../kube-files.ts';
-import { clusterIdArgument, tableLocation, TABLE_OPTIONS } from '../options.ts';
+import type { Derivation, MirrorPlan } from '../../../core/mirror.ts';
+import { importObjects } from '../../../services/admin/import-objects.ts';
+import { flag, type Command } from '../lib/command.ts';
+import { CliError } from '../lib/errors.ts';
+import type { CliIo } from '../lib/io.ts';
+import { classifyObjects, objectsOfFile, type FileObject } from '../lib/kube-files.ts';
+import { clusterIdArgument, tableLocation, TABLE_OPTIONS } from '../lib/options.ts';
 import { withTable } from '../../../adapters/dynamodb/table-access.ts';
 
 export const importCommand: Command = {
@@ -55,12 +55,8 @@ export const importCommand: Command = {
       if (!(await store.readCluster(clusterId))) {
         io.stderr(`note: cluster ${clusterId} is not registered yet (tokengate clusters add ${clusterId})\n`);
       }
-      const current = await store.readClusterRows(clusterId);
-      const sources = prune ? classified.sources : mergeSources(sourcesFromRows(current), classified.sources);
-      const derivation = deriveRows(clusterId, sources);
-      const plan = planMirror(current, derivation.rows, { prune });
+      const { derivation, plan, conflicts } = await importObjects(store, clusterId, classified.sources, { prune, dryRun });
       report(io, derivation, plan);
-      const conflicts = dryRun ? 0 : await applyImportPlan(store, plan);
       const { created, updated, unchanged, deleted } = plan.counts;
       io.stdout(`${dryRun ? 'dry run, would have: ' : ''}created ${created}, updated ${updated}, unchanged ${unchanged}, deleted ${deleted}\n`);
       if (conflicts === 0) return 0;
@@ -82,7 +78,7 @@ async function readFile(io: CliIo, file: string): Promise<string> {
   }
 }
 
-function report(io: CliIo, derivation: ReturnType<typeof deriveRows>, plan: MirrorPlan): void {
+function report(io: CliIo, derivation: Derivation, plan: MirrorPlan): void {
   const list = (names: string[]) => (names.length > 5 ? `${names.slice(0, 5).join(', ')} and ${names.length - 5} more` : names.join(', '));
   if (derivation.tokensWithoutUser.length > 0) {
     io.stderr(`warning: no ClusterUserAttribute for the user of ${list(derivation.tokensWithoutUser)}: refused until one is imported\n`);
@@ -97,29 +93,3 @@ function report(io: CliIo, derivation: ReturnType<typeof deriveRows>, plan: Mirr
     io.stderr(`warning: native tokens of the same name are kept, not overwritten: ${list(plan.shadowedByNative)}\n`);
   }
 }
-
-/**
- * Applies the plan as sync does: new rows in unconditional batches (a row that does not exist yet has
- * nothing to lose), updates and deletes of existing rows only if their `rev` is still the one read, so a
- * `tokens revoke` (or a sync) in between is never overwritten. Returns how many rows changed under us.
- */
-export async function applyImportPlan(store: DynamoDbStore, plan: MirrorPlan): Promise<number> {
-  let conflicts = 0;
-  await store.batchWrite(plan.puts.filter((put) => put.change === 'create').map((put) => put.row), []);
-  const conditional = [
-    ...plan.puts
-      .filter((put) => put.change === 'update')
-      .map((put) => () => store.replaceRowIfRev(put.row, put.expectedRev ?? 0)),
-    ...plan.deletes
-      .filter((entry) => entry.expectedRev !== undefined)
-      .map((entry) => () => store.deleteRowIfRev(entry.key, entry.expectedRev ?? 0)),
-  ];
-  for (let start = 0; start < conditional.length; start += WRITE_CONCURRENCY) {
-    const results = await Promise.all(conditional.slice(start, start + WRITE_CONCURRENCY).map((run) => run()));
-    conflicts += results.filter((ok) => !ok).length;
-  }
-  await store.batchWrite([], plan.deletes.filter((entry) => entry.expectedRev === undefined).map((entry) => entry.key));
-  return conflicts;
-}
-
-const WRITE_CONCURRENCY = 8;

@@ -1,8 +1,9 @@
 import { z } from 'zod';
-import { REFUSAL_MESSAGES, review, type Decision } from '../../../core/review.ts';
-import { flag, type Command } from '../command.ts';
-import { UsageError } from '../errors.ts';
-import { clusterIdArgument, OUTPUT_OPTION, outputFormat, tableLocation, TABLE_OPTIONS } from '../options.ts';
+import { REFUSAL_MESSAGES, type Decision } from '../../../core/review.ts';
+import { reviewToken } from '../../../services/review-token.ts';
+import { flag, type Command } from '../lib/command.ts';
+import { UsageError } from '../lib/errors.ts';
+import { clusterIdArgument, OUTPUT_OPTION, outputFormat, tableLocation, TABLE_OPTIONS } from '../lib/options.ts';
 import { withTable } from '../../../adapters/dynamodb/table-access.ts';
 
 const booleanText = z.enum(['true', 'false', '1', '0', 'yes', 'no']).catch('false');
@@ -55,8 +56,8 @@ export const reviewCommand: Command = {
     if (token === '') throw new UsageError('the token is empty');
     const format = outputFormat(input);
     const allowSystemGroups = flag(input, 'allow-system-groups') || ['true', '1', 'yes'].includes(booleanText.parse(io.env.ALLOW_SYSTEM_GROUPS));
-    return withTable(tableLocation(input, io.env), async ({ store }) => {
-      const decision = await review({ clusterId, token }, { store, now: () => io.now(), allowSystemGroups });
+    return withTable(tableLocation(input, io.env), async ({ store, reviews }) => {
+      const decision = await reviewToken(reviews, clusterId, token, { now: io.now(), allowSystemGroups });
       if (decision.outcome !== 'foreign' && !(await store.readCluster(clusterId))) {
         io.stderr(`note: cluster ${clusterId} is not registered, so its apiservers cannot call the webhook yet\n`);
       }

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { startLocalApi } from '../../local/stack.ts';
-import { parseValue, stringOption, type Command } from '../command.ts';
-import { portSchema, tableLocation, TABLE_OPTIONS } from '../options.ts';
+import { parseValue, stringOption, type Command } from '../lib/command.ts';
+import { portSchema, tableLocation, TABLE_OPTIONS } from '../lib/options.ts';
 
 const cacheTtlSchema = z.coerce
   .number({ error: 'expected whole seconds' })

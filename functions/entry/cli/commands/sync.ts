@@ -2,11 +2,11 @@ import { z } from 'zod';
 import { noMetrics, silentLog } from '../../../core/ports/telemetry.ts';
 import { clusterSourceOpener } from '../../../adapters/kubernetes/cluster-opener.ts';
 import { createSyncer, DEFAULT_SYNC_OPTIONS, type ClusterSyncResult } from '../../../services/sync/sync.ts';
-import { KUBECONFIG_OPTIONS, prepareKubeconfig, readableKubeconfigStores } from '../cluster-access.ts';
-import { parseValue, stringOption, type Command } from '../command.ts';
-import { CliError, UsageError } from '../errors.ts';
-import { clusterIdArgument, durationSchema, OUTPUT_OPTION, outputFormat, tableLocation, TABLE_OPTIONS } from '../options.ts';
-import { formatTable } from '../output.ts';
+import { KUBECONFIG_OPTIONS, prepareKubeconfig, readableKubeconfigStores } from '../lib/cluster-access.ts';
+import { parseValue, stringOption, type Command } from '../lib/command.ts';
+import { CliError, UsageError } from '../lib/errors.ts';
+import { clusterIdArgument, durationSchema, OUTPUT_OPTION, outputFormat, tableLocation, TABLE_OPTIONS } from '../lib/options.ts';
+import { formatTable } from '../lib/output.ts';
 import { withTable } from '../../../adapters/dynamodb/table-access.ts';
 
 const concurrencySchema = z.coerce.number({ error: 'expected a number' }).int('expected a whole number').min(1, 'expected 1 to 64').max(64, 'expected 1 to 64');

@@ -1,5 +1,5 @@
-import type { Command } from '../command.ts';
-import { tableLocation, TABLE_OPTIONS } from '../options.ts';
+import type { Command } from '../lib/command.ts';
+import { tableLocation, TABLE_OPTIONS } from '../lib/options.ts';
 import { withTable } from '../../../adapters/dynamodb/table-access.ts';
 
 export const tableCreateCommand: Command = {

@@ -1,12 +1,12 @@
 import { z } from 'zod';
-import { ConflictError } from '../../../adapters/dynamodb/store.ts';
-import { expiryOf } from '../../../core/review.ts';
-import type { TokenRow } from '../../../adapters/dynamodb/table.ts';
-import { parseValue, stringOption, stringsOption, type Command } from '../command.ts';
-import { CliError, UsageError } from '../errors.ts';
+import { ConflictError } from '../../../core/errors.ts';
+import type { TokenRecord } from '../../../core/records.ts';
+import { blockOf, type TokenBlock } from '../../../core/token-state.ts';
+import { parseValue, stringOption, stringsOption, type Command } from '../lib/command.ts';
+import { CliError, UsageError } from '../lib/errors.ts';
 import { createNativeToken, defaultTokenName, isValidTokenName } from '../../../core/native-token.ts';
-import { clusterIdArgument, durationSchema, OUTPUT_OPTION, outputFormat, tableLocation, TABLE_OPTIONS } from '../options.ts';
-import { formatTable } from '../output.ts';
+import { clusterIdArgument, durationSchema, OUTPUT_OPTION, outputFormat, tableLocation, TABLE_OPTIONS } from '../lib/options.ts';
+import { formatTable } from '../lib/output.ts';
 import { withTable } from '../../../adapters/dynamodb/table-access.ts';
 
 const printable = (what: string) =>
@@ -49,12 +49,12 @@ export const tokensCreateCommand: Command = {
       if (!(await store.readCluster(clusterId))) throw new CliError(`cluster ${clusterId} is not registered (tokengate clusters add ${clusterId})`);
       const now = io.now();
       const expiresAt = lifetimeMs > 0 ? new Date(now.getTime() + lifetimeMs) : undefined;
-      const { row, token } = await createNativeToken(
+      const { record, token } = await createNativeToken(
         { clusterId, name, userName, groups, now, ...(expiresAt ? { expiresAt } : {}) },
         io.randomBytes,
       );
       try {
-        await store.createToken(row);
+        await store.createToken(record);
       } catch (error) {
         if (error instanceof ConflictError) throw new CliError(`a token named ${name} already exists in cluster ${clusterId}`);
         throw error;
@@ -72,7 +72,7 @@ export const tokensCreateCommand: Command = {
 /** What `tokens list` shows of a token: never its hash. */
 export interface TokenView {
   name: string;
-  origin: TokenRow['origin'];
+  origin: TokenRecord['origin'];
   userName: string;
   state: 'active' | 'revoked' | 'disabled' | 'expired' | 'user-missing' | 'user-disabled' | 'no-hash' | 'expiry-unreadable';
   enabled: boolean;
@@ -83,24 +83,21 @@ export interface TokenView {
   groups: string[];
 }
 
-/** The state a review would see first, in its check order (SPEC §3), plus our revocation. */
-export function tokenView(row: TokenRow, lastUsedAt: string | undefined, now: Date): TokenView {
-  const expiry = expiryOf(row.expiresAt);
-  const state: TokenView['state'] = !row.enabled
-    ? 'disabled'
-    : row.revoked
-      ? 'revoked'
-      : !row.user
-        ? 'user-missing'
-        : !row.user.enabled
-          ? 'user-disabled'
-          : expiry === 'unparseable'
-            ? 'expiry-unreadable'
-            : expiry !== undefined && expiry < now.getTime()
-              ? 'expired'
-              : !row.hash
-                ? 'no-hash'
-                : 'active';
+/** How `tokens list` names each state (`active`: only the secret is left to check). */
+const STATE_NAMES: Record<TokenBlock, Exclude<TokenView['state'], 'active'>> = {
+  'token-disabled': 'disabled',
+  'token-revoked': 'revoked',
+  'user-not-found': 'user-missing',
+  'user-disabled': 'user-disabled',
+  'expiry-unparseable': 'expiry-unreadable',
+  'token-expired': 'expired',
+  'hash-missing': 'no-hash',
+};
+
+/** The state a review would see first, in its check order (the review's own `blockOf`). */
+export function tokenView(row: TokenRecord, lastUsedAt: string | undefined, now: Date): TokenView {
+  const block = blockOf(row, now);
+  const state: TokenView['state'] = block === undefined ? 'active' : STATE_NAMES[block];
   return {
     name: row.name,
     origin: row.origin,
@@ -125,10 +122,10 @@ export const tokensListCommand: Command = {
     const clusterId = clusterIdArgument(input.positionals[0]);
     const format = outputFormat(input);
     return withTable(tableLocation(input, io.env), async ({ store }) => {
-      const rows = await store.readClusterRows(clusterId);
-      const lastUse = new Map(rows.used.map((used) => [used.sk.slice(used.sk.indexOf('#') + 1), used.lastUsedAt]));
+      const state = await store.readClusterState(clusterId);
+      const lastUse = new Map(state.usage.map((usage) => [usage.name, usage.lastUsedAt]));
       const now = io.now();
-      const views = rows.tokens
+      const views = state.tokens
         .map((row) => tokenView(row, lastUse.get(row.name), now))
         .sort((a, b) => a.name.localeCompare(b.name));
       if (format === 'json') {

@@ -1,9 +1,9 @@
 import { stringify } from 'yaml';
 import { z } from 'zod';
 import { parseCredential } from '../../../core/caller-credential.ts';
-import { parseValue, stringOption, type Command } from '../command.ts';
-import { UsageError } from '../errors.ts';
-import { clusterIdArgument } from '../options.ts';
+import { parseValue, stringOption, type Command } from '../lib/command.ts';
+import { UsageError } from '../lib/errors.ts';
+import { clusterIdArgument } from '../lib/options.ts';
 
 export interface WebhookConfigInput {
   clusterId: string;

@@ -5,7 +5,7 @@ import { ConfigError } from '../../../../functions/entry/config.ts';
 import { StoreUnavailableError } from '../../../../functions/core/errors.ts';
 import { registeredCluster } from '../../../support/clusters.ts';
 import { httpEvent, tokenReviewBody } from '../../../support/events.ts';
-import { CapturingLog, CapturingMetrics, DEFAULT_SECRET, FakeTokenStore, tokenRow } from '../../../support/fakes.ts';
+import { CapturingLog, CapturingMetrics, DEFAULT_SECRET, FakeTokenStore, tokenRecord } from '../../../support/fakes.ts';
 
 const TOKEN = `kubeconfig-u-alice:${DEFAULT_SECRET}`;
 const PATH = '/v1/clusters/c-abc12/authenticate';
@@ -16,7 +16,7 @@ beforeAll(async () => {
 });
 
 function setup() {
-  const store = new FakeTokenStore().putCluster(cluster.row).putToken(tokenRow());
+  const store = new FakeTokenStore().putCluster(cluster.record).putToken(tokenRecord());
   const log = new CapturingLog();
   const metrics = new CapturingMetrics();
   const authenticator = createAuthenticator({

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { commandHelp, parseCommandArgs } from '../../../../functions/entry/cli/command.ts';
-import { UsageError } from '../../../../functions/entry/cli/errors.ts';
+import { commandHelp, parseCommandArgs } from '../../../../functions/entry/cli/lib/command.ts';
+import { UsageError } from '../../../../functions/entry/cli/lib/errors.ts';
 import { COMMANDS, findCommand } from '../../../../functions/entry/cli/main.ts';
-import { durationSchema, formatDuration, tableLocation } from '../../../../functions/entry/cli/options.ts';
+import { durationSchema, formatDuration, tableLocation } from '../../../../functions/entry/cli/lib/options.ts';
 import { runCli } from '../../../support/local-stack.ts';
 
 const command = (name: string) => {

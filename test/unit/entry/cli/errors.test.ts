@@ -1,9 +1,9 @@
 import { ResourceNotFoundException } from '@aws-sdk/client-dynamodb';
 import { describe, expect, it } from 'vitest';
-import { CliError, UsageError } from '../../../../functions/entry/cli/errors.ts';
+import { CliError, UsageError } from '../../../../functions/entry/cli/lib/errors.ts';
 import { describeError } from '../../../../functions/entry/cli/main.ts';
 import { TableError } from '../../../../functions/adapters/dynamodb/table-access.ts';
-import { ConflictError } from '../../../../functions/adapters/dynamodb/store.ts';
+import { ConflictError } from '../../../../functions/core/errors.ts';
 
 const local = { tableName: 'tokengate', region: 'us-east-1', endpoint: 'http://127.0.0.1:8000' };
 

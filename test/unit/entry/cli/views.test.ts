@@ -1,14 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { describeDecision } from '../../../../functions/entry/cli/commands/review.ts';
 import { tokenView } from '../../../../functions/entry/cli/commands/tokens.ts';
-import { formatTable } from '../../../../functions/entry/cli/output.ts';
-import { tokenRowSchema, type TokenRow } from '../../../../functions/adapters/dynamodb/table.ts';
+import { formatTable } from '../../../../functions/entry/cli/lib/output.ts';
+import type { TokenRecord } from '../../../../functions/core/records.ts';
 
 const now = new Date('2026-11-26T00:00:00Z');
-const row = (overrides: Partial<TokenRow> = {}): TokenRow =>
-  tokenRowSchema.parse({
-    pk: 'C#c-1',
-    sk: 'TOKEN#t',
+const row = (overrides: Partial<TokenRecord> = {}): TokenRecord => ({
     kind: 'token',
     clusterId: 'c-1',
     name: 't',
@@ -31,7 +28,7 @@ describe('tokenView', () => {
     [{ expiresAt: '2026-11-25T23:59:59Z' }, 'expired'],
     [{ expiresAt: '2026-11-26T00:00:00Z' }, 'active'],
     [{ hash: undefined }, 'no-hash'],
-  ] as Array<[Partial<TokenRow>, string]>)('shows %j as %s, in the review’s check order', (overrides, state) => {
+  ] as Array<[Partial<TokenRecord>, string]>)('shows %j as %s, in the review’s check order', (overrides, state) => {
     expect(tokenView(row(overrides), undefined, now).state).toBe(state);
   });
 

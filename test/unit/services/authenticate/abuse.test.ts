@@ -10,12 +10,12 @@ import {
 import { makeHandler } from '../../../../functions/entry/authenticate/handler.ts';
 import { issueCredential } from '../../../../functions/core/caller-credential.ts';
 import { UnauthorizedError } from '../../../../functions/core/errors.ts';
-import type { ClusterRow } from '../../../../functions/adapters/dynamodb/table.ts';
+import type { ClusterRecord } from '../../../../functions/core/records.ts';
 import { noMetrics, silentLog, type Log, type MetricsSink } from '../../../../functions/core/ports/telemetry.ts';
 import { registeredCluster } from '../../../support/clusters.ts';
 import { soakReport } from '../../../support/soak-report.ts';
 import { httpEvent, tokenReviewBody } from '../../../support/events.ts';
-import { CapturingLog, CapturingMetrics, DEFAULT_SECRET, FakeTokenStore, tokenRow } from '../../../support/fakes.ts';
+import { CapturingLog, CapturingMetrics, DEFAULT_SECRET, FakeTokenStore, tokenRecord } from '../../../support/fakes.ts';
 
 const TOKEN = `kubeconfig-u-alice:${DEFAULT_SECRET}`;
 const START = Date.parse('2026-11-26T12:00:00Z');
@@ -27,7 +27,7 @@ beforeAll(async () => {
 });
 
 function setup(options: Partial<AuthenticatorOptions> = {}, sinks: { log?: Log; metrics?: MetricsSink } = {}) {
-  const store = new FakeTokenStore().putCluster(cluster.row).putToken(tokenRow());
+  const store = new FakeTokenStore().putCluster(cluster.record).putToken(tokenRecord());
   const log = new CapturingLog();
   const metrics = new CapturingMetrics();
   let clockMs = START;
@@ -127,7 +127,7 @@ describe('a caller without a valid credential', () => {
     const { authenticator, store, advance } = setup({ cacheTtlSeconds: 10 });
     await authenticator.checkCaller('c-abc12', cluster.authorization);
     const other = await registeredCluster();
-    store.putCluster({ ...cluster.row, credentials: other.row.credentials });
+    store.putCluster({ ...cluster.record, credentials: other.record.credentials });
     advance(10_001);
     await expect(authenticator.checkCaller('c-abc12', cluster.authorization)).rejects.toBeInstanceOf(UnauthorizedError);
   });
@@ -139,16 +139,15 @@ async function issueCredentialFast() {
 }
 
 describe('caller credential rotation', () => {
-  async function rotated(graceSeconds: number): Promise<{ oldAuth: string; newAuth: string; before: ClusterRow; after: ClusterRow }> {
+  async function rotated(graceSeconds: number): Promise<{ oldAuth: string; newAuth: string; before: ClusterRecord; after: ClusterRecord }> {
     const old = await registeredCluster('c-rot01', new Date(START - 86_400_000));
     const next = await issueCredential(randomBytes, new Date(START));
-    const [oldRecord] = old.row.credentials;
-    const after: ClusterRow = {
-      ...old.row,
+    const [oldRecord] = old.record.credentials;
+    const after: ClusterRecord = {
+      ...old.record,
       credentials: [{ ...oldRecord!, notAfter: new Date(START + graceSeconds * 1000).toISOString() }, next.record],
-      rev: old.row.rev + 1,
     };
-    return { oldAuth: old.authorization, newAuth: `Bearer ${next.credential}`, before: old.row, after };
+    return { oldAuth: old.authorization, newAuth: `Bearer ${next.credential}`, before: old.record, after };
   }
 
   it('accepts old and new credentials during the grace period and only the new one after it, with no gap', async () => {
@@ -181,7 +180,7 @@ describe('caller credential rotation', () => {
   it('answers 200 to old and new credentials through the handler during the grace period, 401 to the old one after', async () => {
     const { authenticator, store, advance } = setup({ cacheTtlSeconds: 0 });
     const { oldAuth, newAuth, after } = await rotated(30);
-    store.putCluster(after).putToken(tokenRow({ clusterId: 'c-rot01' }));
+    store.putCluster(after).putToken(tokenRecord({ clusterId: 'c-rot01' }));
     const log = new CapturingLog();
     const handler = makeHandler({ authenticator, log, metrics: new CapturingMetrics() });
     const call = (authorization: string) =>
@@ -230,7 +229,7 @@ describe('a flood of Rancher-shaped tokens for unknown names', () => {
 
   it('answers a throttled lookup with a reason the apiserver neither caches nor retries, and reads it later', async () => {
     const { authenticator, store, log, advance } = setup({ unknownNameLookupsPerSecond: 1, unknownNameLookupsPerSecondTotal: 1 });
-    store.putToken(tokenRow({ name: 'kubeconfig-u-bob' }));
+    store.putToken(tokenRecord({ name: 'kubeconfig-u-bob' }));
     await authenticator.reviewToken('c-abc12', randomRancherToken());
     const bob = `kubeconfig-u-bob:${DEFAULT_SECRET}`;
     expect(await authenticator.reviewToken('c-abc12', bob)).toMatchObject({ outcome: 'refused', reason: 'lookup-throttled' });
@@ -266,7 +265,7 @@ describe('a flood of Rancher-shaped tokens for unknown names', () => {
 
   it('reads a name once for a burst of concurrent reviews, and spends the budget once', async () => {
     const { authenticator, store } = setup({ unknownNameLookupsPerSecond: 1, unknownNameLookupsPerSecondTotal: 1 });
-    store.putToken(tokenRow({ name: 'kubeconfig-u-new' }));
+    store.putToken(tokenRecord({ name: 'kubeconfig-u-new' }));
     const decisions = await Promise.all(Array.from({ length: 20 }, () => authenticator.reviewToken('c-abc12', `kubeconfig-u-new:${DEFAULT_SECRET}`)));
     expect(decisions.map((decision) => decision.outcome)).toEqual(Array(20).fill('accepted'));
     expect(store.calls.getToken).toBe(1);

@@ -6,7 +6,7 @@ import {
 } from '../../../../functions/services/authenticate/authenticator.ts';
 import { StoreUnavailableError, UnauthorizedError } from '../../../../functions/core/errors.ts';
 import { registeredCluster } from '../../../support/clusters.ts';
-import { CapturingLog, CapturingMetrics, DEFAULT_SECRET, FakeTokenStore, tokenRow } from '../../../support/fakes.ts';
+import { CapturingLog, CapturingMetrics, DEFAULT_SECRET, FakeTokenStore, tokenRecord } from '../../../support/fakes.ts';
 
 const TOKEN = `kubeconfig-u-alice:${DEFAULT_SECRET}`;
 const SA_JWT = [
@@ -21,7 +21,7 @@ beforeAll(async () => {
 });
 
 function setup(options: Partial<AuthenticatorOptions> = {}) {
-  const store = new FakeTokenStore().putCluster(cluster.row).putToken(tokenRow());
+  const store = new FakeTokenStore().putCluster(cluster.record).putToken(tokenRecord());
   const log = new CapturingLog();
   const metrics = new CapturingMetrics();
   let clockMs = Date.parse('2026-11-26T12:00:00Z');
@@ -66,7 +66,7 @@ describe('caller check', () => {
   it("refuses another cluster's credential (the credential is per cluster)", async () => {
     const { authenticator, store } = setup();
     const other = await registeredCluster('c-other');
-    store.putCluster(other.row);
+    store.putCluster(other.record);
     await expect(authenticator.checkCaller('c-abc12', other.authorization)).rejects.toBeInstanceOf(UnauthorizedError);
   });
 
@@ -111,15 +111,15 @@ describe('caller check', () => {
 
   it('refuses a credential whose notAfter is unreadable (fails closed)', async () => {
     const { authenticator, store } = setup({ cacheTtlSeconds: 0 });
-    const [record] = cluster.row.credentials;
-    store.putCluster({ ...cluster.row, credentials: [{ ...record!, notAfter: 'end of next week' }] });
+    const [record] = cluster.record.credentials;
+    store.putCluster({ ...cluster.record, credentials: [{ ...record!, notAfter: 'end of next week' }] });
     await expect(authenticator.checkCaller('c-abc12', cluster.authorization)).rejects.toBeInstanceOf(UnauthorizedError);
   });
 
   it('refuses a rotated-out credential after its grace period ends', async () => {
     const { authenticator, store, advance } = setup({ cacheTtlSeconds: 0 });
-    const [record] = cluster.row.credentials;
-    store.putCluster({ ...cluster.row, credentials: [{ ...record!, notAfter: '2026-11-26T12:00:30Z' }] });
+    const [record] = cluster.record.credentials;
+    store.putCluster({ ...cluster.record, credentials: [{ ...record!, notAfter: '2026-11-26T12:00:30Z' }] });
     await expect(authenticator.checkCaller('c-abc12', cluster.authorization)).resolves.toBeUndefined();
     advance(31_000);
     await expect(authenticator.checkCaller('c-abc12', cluster.authorization)).rejects.toBeInstanceOf(UnauthorizedError);
@@ -162,14 +162,14 @@ describe('token review', () => {
   it('reads the store on every review when the cache TTL is 0, so a revocation is seen at once', async () => {
     const { authenticator, store } = setup({ cacheTtlSeconds: 0 });
     expect((await authenticator.reviewToken('c-abc12', TOKEN)).outcome).toBe('accepted');
-    store.putToken(tokenRow({ revoked: true }));
+    store.putToken(tokenRecord({ revoked: true }));
     expect(await authenticator.reviewToken('c-abc12', TOKEN)).toMatchObject({ outcome: 'refused', reason: 'token-revoked' });
     expect(store.calls.getToken).toBe(2);
   });
 
   it('stops serving a cached acceptance once the token expires, even within the TTL', async () => {
     const { authenticator, store, advance } = setup({ cacheTtlSeconds: 60 });
-    store.putToken(tokenRow({ expiresAt: '2026-11-26T12:00:05Z' }));
+    store.putToken(tokenRecord({ expiresAt: '2026-11-26T12:00:05Z' }));
     expect((await authenticator.reviewToken('c-abc12', TOKEN)).outcome).toBe('accepted');
     advance(6_000);
     expect(await authenticator.reviewToken('c-abc12', TOKEN)).toMatchObject({ outcome: 'refused', reason: 'token-expired' });
@@ -234,7 +234,7 @@ describe('token review', () => {
       return new Promise(() => undefined);
     };
     for (let i = 0; i < 40; i += 1) {
-      store.putToken(tokenRow({ name: `t-${i}` }));
+      store.putToken(tokenRecord({ name: `t-${i}` }));
       expect((await authenticator.reviewToken('c-abc12', `t-${i}:${DEFAULT_SECRET}`)).outcome).toBe('accepted');
     }
     expect(started).toBe(32);
@@ -275,7 +275,7 @@ describe('token review', () => {
 
 describe('issued caller credentials', () => {
   it('are stored as argon2id with light parameters (their secret is 256 random bits, not a password)', async () => {
-    const { row } = await registeredCluster('c-light');
-    expect(row.credentials[0]!.hash).toMatch(/^\$argon2id\$v=19\$m=4096,t=1,p=1\$/);
+    const { record } = await registeredCluster('c-light');
+    expect(record.credentials[0]!.hash).toMatch(/^\$argon2id\$v=19\$m=4096,t=1,p=1\$/);
   });
 });

@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { review } from '../../../../functions/core/review.ts';
-import { keys } from '../../../../functions/adapters/dynamodb/table.ts';
+import { partitionOf } from '../../../../functions/adapters/dynamodb/rows.ts';
+import { reviewToken } from '../../../../functions/services/review-token.ts';
 import { ClusterUnreachableError } from '../../../../functions/core/ports/cluster-source.ts';
 import { createSyncer, DEFAULT_SYNC_OPTIONS, type SyncOptions, type SyncStore } from '../../../../functions/services/sync/sync.ts';
 import { CapturingLog, CapturingMetrics } from '../../../support/fakes.ts';
@@ -67,7 +67,7 @@ async function standardCluster(clusterId = 'c-one'): Promise<FakeClusterSource> 
 }
 
 async function decide(clusterId: string, token: string) {
-  return review({ clusterId, token }, { store: table.store, now: () => clock, allowSystemGroups: false });
+  return reviewToken(table.reviews, clusterId, token, { now: clock, allowSystemGroups: false });
 }
 
 describe('first sync', () => {
@@ -111,7 +111,7 @@ describe('a second sync of an unchanged cluster', () => {
     const summary = await syncer().syncAll();
 
     expect(summary.clusters[0]).toMatchObject({ outcome: 'ok', writes: 0, deletes: 0, secretReads: 0 });
-    expect(table.writes(keys.partition('c-one'))).toEqual([]);
+    expect(table.writes(partitionOf('c-one'))).toEqual([]);
     expect(source.secretNamesRead).toEqual([]);
     // what it does write: the lease, then the outcome with the lease's release, on the registry row
     expect(table.writes().map((call) => call.command)).toEqual(['UpdateItemCommand', 'UpdateItemCommand']);
@@ -132,7 +132,7 @@ describe('changes in the cluster', () => {
     expect(await decide('c-one', `kubeconfig-u-alice:${SECRET_D}`)).toMatchObject({ reason: 'token-disabled' });
     expect(await decide('c-one', `token-bob:${SECRET_C}`)).toMatchObject({ reason: 'token-not-found' });
     expect(await decide('c-one', `token-alice213:${SECRET_D}`)).toMatchObject({ reason: 'token-expired' });
-    const rows = await table.store.readClusterRows('c-one');
+    const rows = await table.store.readClusterState('c-one');
     expect(rows.secrets.map((row) => row.name)).toEqual(['token-alice213']);
   });
 
@@ -194,7 +194,7 @@ describe('a cluster that fails', () => {
     const broken = await standardCluster('c-broken');
     await standardCluster('c-fine');
     await syncer().syncAll();
-    const before = await table.store.readClusterRows('c-broken');
+    const before = await table.store.readClusterState('c-broken');
     broken.tokens.clear();
     broken.failListing = new ClusterUnreachableError('c-broken', 'network', 'connection reset while listing clusterauthtokens');
     sources.get('c-fine')!.tokens.get('token-bob')!.enabled = false;
@@ -204,7 +204,7 @@ describe('a cluster that fails', () => {
     const byId = Object.fromEntries(summary.clusters.map((result) => [result.clusterId, result]));
     expect(byId['c-broken']).toMatchObject({ outcome: 'failed', error: 'cluster c-broken: connection reset while listing clusterauthtokens' });
     expect(byId['c-fine']).toMatchObject({ outcome: 'ok', writes: 1 });
-    expect(await table.store.readClusterRows('c-broken')).toEqual(before);
+    expect(await table.store.readClusterState('c-broken')).toEqual(before);
     expect((await table.store.readCluster('c-broken'))?.lastSync).toMatchObject({ outcome: 'failed', error: expect.stringContaining('connection reset') });
     expect((await table.store.readCluster('c-broken'))?.lastSuccessfulSyncAt).toBe(clock.toISOString());
     expect(metrics.total('SyncFailures', { ClusterId: 'c-broken' })).toBe(1);
@@ -230,7 +230,7 @@ describe('a cluster that fails', () => {
     const byId = Object.fromEntries(summary.clusters.map((result) => [result.clusterId, result]));
     expect(byId['c-slow']).toMatchObject({ outcome: 'failed', error: 'cluster c-slow: sync timed out after 2.5 s' });
     expect(byId['c-fast']).toMatchObject({ outcome: 'ok' });
-    expect(await table.store.readClusterRows('c-slow')).toMatchObject({ tokens: [] });
+    expect(await table.store.readClusterState('c-slow')).toMatchObject({ tokens: [] });
   });
 
   it('keeps the rows of objects that fail validation and reports them by name', async () => {
@@ -267,8 +267,8 @@ describe('concurrent writers', () => {
     // the operator's revoke lands right after sync read the rows
     const store: SyncStore = {
       ...syncStoreMethods(table.store),
-      readClusterRows: async (clusterId) => {
-        const rows = await table.store.readClusterRows(clusterId);
+      readClusterState: async (clusterId) => {
+        const rows = await table.store.readClusterState(clusterId);
         await table.store.revokeToken('c-one', 'kubeconfig-u-alice', clock);
         return rows;
       },
@@ -280,7 +280,7 @@ describe('concurrent writers', () => {
 
     const second = await syncer().syncAll();
     expect(second.clusters[0]).toMatchObject({ writes: 1, conflicts: 0 });
-    const row = (await table.store.readClusterRows('c-one')).tokens.find((token) => token.name === 'kubeconfig-u-alice');
+    const row = (await table.store.readClusterState('c-one')).tokens.find((token) => token.name === 'kubeconfig-u-alice');
     expect(row).toMatchObject({ revoked: true, expiresAt: '2027-01-01T00:00:00Z' });
   });
 
@@ -290,9 +290,9 @@ describe('concurrent writers', () => {
     // the second run starts while the first is in the middle of the cluster
     const first = await syncer({}, {
       ...syncStoreMethods(table.store),
-      readClusterRows: async (clusterId) => {
+      readClusterState: async (clusterId) => {
         second = await syncer().syncAll();
-        return table.store.readClusterRows(clusterId);
+        return table.store.readClusterState(clusterId);
       },
     }).syncAll();
     expect(first.clusters[0]?.outcome).toBe('ok');
@@ -311,7 +311,7 @@ describe('concurrent writers', () => {
 
 describe('write-back', () => {
   async function usedAt(clusterId: string, name: string, at: Date) {
-    await table.store.recordUse(clusterId, name, at, at);
+    await table.reviews.recordUse(clusterId, name, at, at);
   }
 
   it('patches lastUsedAt where the table saw a use over a minute after the cluster did', async () => {

@@ -1,21 +1,26 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { BatchWriteCommand, DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchWriteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { createDocumentClient } from '../../../../functions/adapters/dynamodb/client.ts';
-import { DynamoDbStore, MalformedRowError } from '../../../../functions/adapters/dynamodb/store.ts';
-import { StoreUnavailableError } from '../../../../functions/core/errors.ts';
-import { tokenRow } from '../../../support/fakes.ts';
+import { DynamoDbMirrorStore } from '../../../../functions/adapters/dynamodb/mirror-store.ts';
+import { DynamoDbReviewStore } from '../../../../functions/adapters/dynamodb/review-store.ts';
+import { itemOf } from '../../../../functions/adapters/dynamodb/rows.ts';
+import { TableOperations } from '../../../../functions/adapters/dynamodb/table-operations.ts';
+import { MalformedRecordError, StoreUnavailableError } from '../../../../functions/core/errors.ts';
+import { tokenRecord } from '../../../support/fakes.ts';
 
 const client = createDocumentClient({ region: 'us-east-1', endpoint: 'http://127.0.0.1:1' });
 const sdk = mockClient(DynamoDBDocumentClient);
-const store = new DynamoDbStore(client, { tableName: 'tokengate', sleep: async () => undefined });
+const operations = new TableOperations(client, 'tokengate', async () => undefined);
+const store = new DynamoDbReviewStore(operations, 1000);
+const mirror = new DynamoDbMirrorStore(operations);
 
 beforeEach(() => sdk.reset());
 
-describe('DynamoDbStore', () => {
+describe('DynamoDbReviewStore', () => {
   it('reads a token row of the cluster partition with one consistent GetItem', async () => {
-    sdk.on(GetCommand).resolves({ Item: tokenRow() });
+    sdk.on(GetCommand).resolves({ Item: itemOf(tokenRecord(), 1) });
     const row = await store.getToken('c-abc12', 'kubeconfig-u-alice');
     expect(row?.userName).toBe('u-alice');
     expect(sdk.commandCalls(GetCommand)).toHaveLength(1);
@@ -39,7 +44,7 @@ describe('DynamoDbStore', () => {
 
   it('refuses to use a malformed row and names it', async () => {
     sdk.on(GetCommand).resolves({ Item: { pk: 'C#c-abc12', sk: 'TOKEN#x', kind: 'token', enabled: 'yes' } });
-    await expect(store.getToken('c-abc12', 'x')).rejects.toThrow(MalformedRowError);
+    await expect(store.getToken('c-abc12', 'x')).rejects.toThrow(MalformedRecordError);
     await expect(store.getToken('c-abc12', 'x')).rejects.toThrow('C#c-abc12/TOKEN#x');
   });
 
@@ -52,9 +57,11 @@ describe('DynamoDbStore', () => {
     expect(input.Key).toEqual({ pk: 'C#c-abc12', sk: 'USED#kubeconfig-u-alice' });
     expect(input.ConditionExpression).toContain('lastUsedAt < :notBefore');
   });
+});
 
+describe('DynamoDbMirrorStore', () => {
   it('resends unprocessed batch items until all are written', async () => {
-    const items = Array.from({ length: 30 }, (_, i) => tokenRow({ name: `t-${i}` }));
+    const items = Array.from({ length: 30 }, (_, i) => tokenRecord({ name: `t-${i}` }));
     let throttledOnce = false;
     sdk.on(BatchWriteCommand).callsFake((input: { RequestItems: Record<string, unknown[]> }) => {
       const requests = input.RequestItems.tokengate!;
@@ -64,7 +71,7 @@ describe('DynamoDbStore', () => {
       }
       return {};
     });
-    await store.batchWrite(items, []);
+    await mirror.createRecords(items);
     const sizes = sdk.commandCalls(BatchWriteCommand).map((call) => call.args[0].input.RequestItems!.tokengate!.length);
     expect(sizes).toEqual([25, 2, 5]);
   });
@@ -73,6 +80,36 @@ describe('DynamoDbStore', () => {
     sdk.on(BatchWriteCommand).callsFake((input: { RequestItems: Record<string, unknown[]> }) => ({
       UnprocessedItems: input.RequestItems,
     }));
-    await expect(store.batchWrite([tokenRow()], [])).rejects.toThrow('unprocessed');
+    await expect(mirror.createRecords([tokenRecord()])).rejects.toThrow('unprocessed');
+  });
+
+  it('writes a replaced record one revision past the one it expects, and only if that one is still stored', async () => {
+    sdk.on(PutCommand).resolves({});
+    expect(await mirror.replaceIfVersion(tokenRecord({ enabled: false }), 4)).toBe(true);
+    const input = sdk.commandCalls(PutCommand)[0]!.args[0].input;
+    expect(input.Item).toMatchObject({ pk: 'C#c-abc12', sk: 'TOKEN#kubeconfig-u-alice', enabled: false, rev: 5 });
+    expect(input.ConditionExpression).toBe('rev = :expectedRev');
+    expect(input.ExpressionAttributeValues).toEqual({ ':expectedRev': 4 });
+  });
+
+  it('creates new records at revision 0', async () => {
+    sdk.on(BatchWriteCommand).resolves({});
+    await mirror.createRecords([tokenRecord()]);
+    const [request] = sdk.commandCalls(BatchWriteCommand)[0]!.args[0].input.RequestItems!.tokengate!;
+    expect(request?.PutRequest?.Item).toMatchObject({ sk: 'TOKEN#kubeconfig-u-alice', rev: 0 });
+  });
+
+  it('reads a cluster partition into records with their versions, usage by token name', async () => {
+    sdk.on(QueryCommand).resolves({
+      Items: [
+        itemOf(tokenRecord(), 3),
+        { pk: 'C#c-abc12', sk: 'USED#kubeconfig-u-alice', kind: 'used', lastUsedAt: '2026-11-26T00:00:00Z' },
+        { pk: 'C#c-abc12', sk: 'OTHER#x', kind: 'other' },
+      ],
+    });
+    const state = await mirror.readClusterState('c-abc12');
+    expect(state.tokens).toEqual([{ ...tokenRecord(), version: 3 }]);
+    expect(state.usage).toEqual([{ kind: 'usage', clusterId: 'c-abc12', name: 'kubeconfig-u-alice', lastUsedAt: '2026-11-26T00:00:00Z' }]);
+    expect(state.users).toEqual([]);
   });
 });

@@ -1,18 +1,18 @@
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { z } from 'zod';
-import type { ClusterAccess, ClusterRow } from '../../adapters/dynamodb/table.ts';
-import { ClusterConfigError } from '../../core/ports/cluster-source.ts';
-import { createKubernetesClusterSource } from '../../adapters/kubernetes/cluster-source.ts';
+import type { ClusterAccess, ClusterRecord } from '../../../core/records.ts';
+import { ClusterConfigError } from '../../../core/ports/cluster-source.ts';
+import { createKubernetesClusterSource } from '../../../adapters/kubernetes/cluster-source.ts';
 import {
   FileKubeconfigStore,
   KubeconfigUnavailableError,
   SecretsManagerKubeconfigStore,
   type KubeconfigStore,
-} from '../../adapters/kubeconfig/kubeconfig-store.ts';
+} from '../../../adapters/kubeconfig/kubeconfig-store.ts';
 import { parseValue, stringOption, type CommandInput, type OptionDef } from './command.ts';
 import { CliError, UsageError } from './errors.ts';
 import type { CliIo } from './io.ts';
-import type { TableLocation } from '../../adapters/dynamodb/table-access.ts';
+import type { TableLocation } from '../../../adapters/dynamodb/table-access.ts';
 
 /** Options of the commands that register a cluster's kubeconfig. */
 export const KUBECONFIG_OPTIONS: Record<string, OptionDef> = {
@@ -90,7 +90,7 @@ export function readableKubeconfigStores(io: CliIo, location: TableLocation): Ku
 }
 
 /** Forgets a removed cluster's stored kubeconfig; a failure is reported, not fatal (the cluster is gone). */
-export async function forgetKubeconfig(io: CliIo, location: TableLocation, cluster: ClusterRow | undefined): Promise<void> {
+export async function forgetKubeconfig(io: CliIo, location: TableLocation, cluster: ClusterRecord | undefined): Promise<void> {
   const access = cluster?.access;
   if (!access || access.kind !== 'secretsmanager') return;
   try {
@@ -102,7 +102,7 @@ export async function forgetKubeconfig(io: CliIo, location: TableLocation, clust
 }
 
 /** What `clusters list` shows about a cluster's kubeconfig reference and its last sync. */
-export function syncView(cluster: ClusterRow) {
+export function syncView(cluster: ClusterRecord) {
   return {
     kubeconfig: describeAccess(cluster.access),
     ...(cluster.lastSync ? { lastSync: cluster.lastSync } : {}),
@@ -113,7 +113,7 @@ export function syncView(cluster: ClusterRow) {
 /** Column titles of `clusters list` for the sync state, and their cells for one cluster. */
 export const SYNC_COLUMNS = ['KUBECONFIG', 'LAST SYNC', 'RESULT', 'OBJECTS', 'WRITES', 'DELETES', 'DURATION', 'ERROR'];
 
-export function syncCells(cluster: ClusterRow): string[] {
+export function syncCells(cluster: ClusterRecord): string[] {
   const last = cluster.lastSync;
   if (!last) return [describeAccess(cluster.access), 'never', '-', '-', '-', '-', '-', ''];
   return [

@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import { clusterIdSchema } from '../../adapters/dynamodb/table.ts';
+import { clusterIdSchema } from '../../../core/records.ts';
 import { parseValue, stringOption, type CommandInput, type OptionDef } from './command.ts';
 import { UsageError } from './errors.ts';
-import type { TableLocation } from '../../adapters/dynamodb/table-access.ts';
+import type { TableLocation } from '../../../adapters/dynamodb/table-access.ts';
 
 /** Options of every command that talks to the table. */
 export const TABLE_OPTIONS: Record<string, OptionDef> = {

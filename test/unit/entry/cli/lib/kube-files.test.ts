@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { classifyObjects, objectsOfFile, UnreadableFileError } from '../../../../functions/entry/cli/kube-files.ts';
+import { classifyObjects, objectsOfFile, UnreadableFileError } from '../../../../../functions/entry/cli/lib/kube-files.ts';
 
-const fixture = (name: string) => readFileSync(new URL(`../../../fixtures/rancher/${name}`, import.meta.url), 'utf8');
+const fixture = (name: string) => readFileSync(new URL(`../../../../fixtures/rancher/${name}`, import.meta.url), 'utf8');
 const names = (objects: { object: unknown }[]) => objects.map(({ object }) => (object as { metadata: { name: string } }).metadata.name);
 
 describe('objectsOfFile', () => {

@@ -4,8 +4,8 @@ import {
   parseClusterUserAttribute,
   parseHashSecret,
   type RejectedObject,
-} from '../../adapters/kubernetes/rancher-objects.ts';
-import type { MirrorSources } from '../../core/mirror.ts';
+} from '../../../adapters/kubernetes/rancher-objects.ts';
+import type { MirrorSources } from '../../../core/mirror.ts';
 
 /** An object read from a file, with where it came from (for messages). */
 export interface FileObject {

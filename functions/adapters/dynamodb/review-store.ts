@@ -1,0 +1,50 @@
+import { StoreUnavailableError } from '../../core/errors.ts';
+import type { ClusterRecord, TokenRecord } from '../../core/records.ts';
+import type { TokenStore } from '../../core/ports/token-store.ts';
+import { clusterFromItem, clusterKey, keyOf, tokenFromItem, withoutVersion } from './rows.ts';
+import type { TableOperations } from './table-operations.ts';
+
+/**
+ * The authenticate path's view of the table (`TokenStore`): one consistent read per uncached review or
+ * caller check, and the conditional usage write. Every call runs under a deadline (retries included);
+ * a read that fails or runs out of time is a `StoreUnavailableError`, which the webhook answers 500.
+ */
+export class DynamoDbReviewStore implements TokenStore {
+  constructor(
+    private readonly table: TableOperations,
+    /** Total time of one call, the SDK's retries included. */
+    private readonly deadlineMs: number,
+  ) {}
+
+  async getToken(clusterId: string, name: string): Promise<TokenRecord | undefined> {
+    const item = await this.read(() => this.table.get(keyOf({ kind: 'token', clusterId, name }), AbortSignal.timeout(this.deadlineMs)));
+    return item ? withoutVersion(tokenFromItem(item)) : undefined;
+  }
+
+  async getCluster(clusterId: string): Promise<ClusterRecord | undefined> {
+    const item = await this.read(() => this.table.get(clusterKey(clusterId), AbortSignal.timeout(this.deadlineMs)));
+    return item ? withoutVersion(clusterFromItem(item)) : undefined;
+  }
+
+  async recordUse(clusterId: string, name: string, at: Date, notBefore: Date): Promise<void> {
+    // false: another container recorded a use within the interval already
+    await this.table.update(
+      {
+        Key: keyOf({ kind: 'usage', clusterId, name }),
+        UpdateExpression: 'SET #kind = :kind, lastUsedAt = :at',
+        ExpressionAttributeNames: { '#kind': 'kind' },
+        ConditionExpression: 'attribute_not_exists(lastUsedAt) OR lastUsedAt < :notBefore',
+        ExpressionAttributeValues: { ':kind': 'used', ':at': at.toISOString(), ':notBefore': notBefore.toISOString() },
+      },
+      AbortSignal.timeout(this.deadlineMs),
+    );
+  }
+
+  private async read<T>(call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (error) {
+      throw new StoreUnavailableError(error);
+    }
+  }
+}

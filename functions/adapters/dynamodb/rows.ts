@@ -1,0 +1,201 @@
+/**
+ * The single-table layout (docs/reference.md, "Table layout") and the mapping between the domain's
+ * records and the table's rows. Only this adapter knows keys, row kinds and bookkeeping attributes.
+ *
+ * Every cluster-scoped row lives under `pk = C#<clusterId>`, so a token synced from cluster A is simply
+ * not addressable from cluster B's endpoint (no cross-cluster replay), and removing a cluster is one
+ * Query. The cluster registry lives in one partition (`pk = CLUSTERS`). A token row carries everything
+ * a review needs (its user's attribute, its effective hash), so an uncached review is one GetItem.
+ * Every row carries `rev`, bumped on each write (the records' `version`), and a token row with a
+ * parseable expiry carries `ttl`, so DynamoDB removes it a day after it expires.
+ */
+import { z } from 'zod';
+import { expiryOf } from '../../core/expiry.ts';
+import { MalformedRecordError } from '../../core/errors.ts';
+import {
+  refOf,
+  type ClusterRecord,
+  type MirroredRecord,
+  type RecordRef,
+  type SecretRecord,
+  type TokenRecord,
+  type UsageRecord,
+  type UserRecord,
+  type Versioned,
+} from '../../core/records.ts';
+
+export const REGISTRY_PK = 'CLUSTERS';
+/** The TTL attribute (infra/table.yml enables it). */
+export const TTL_ATTRIBUTE = 'ttl';
+const DAY_SECONDS = 24 * 60 * 60;
+
+export type TableKey = { pk: string; sk: string };
+export type TableItem = TableKey & Record<string, unknown>;
+
+const SK_PREFIX = { token: 'TOKEN#', user: 'USER#', secret: 'SECRET#', usage: 'USED#' } as const;
+
+/** The partition of a cluster's rows. */
+export function partitionOf(clusterId: string): string {
+  return `C#${clusterId}`;
+}
+
+/** The key of a cluster's registry row. */
+export function clusterKey(clusterId: string): TableKey {
+  return { pk: REGISTRY_PK, sk: clusterId };
+}
+
+/** The key of any cluster-scoped record. Usage lives in its own row so that sync can rewrite token rows without losing it. */
+export function keyOf(ref: RecordRef): TableKey {
+  return { pk: partitionOf(ref.clusterId), sk: `${SK_PREFIX[ref.kind]}${ref.name}` };
+}
+
+/** The kind and name a sort key of a cluster partition names, or undefined for a row of no known kind. */
+export function parseSortKey(sk: string): { kind: RecordRef['kind']; name: string } | undefined {
+  for (const [kind, prefix] of Object.entries(SK_PREFIX) as [RecordRef['kind'], string][]) {
+    if (sk.startsWith(prefix)) return { kind, name: sk.slice(prefix.length) };
+  }
+  return undefined;
+}
+
+const extraByProviderSchema = z.record(z.string(), z.record(z.string(), z.array(z.string())));
+const bookkeeping = { pk: z.string(), sk: z.string(), rev: z.number().int().nonnegative().default(0) };
+
+const tokenRowSchema = z.looseObject({
+  ...bookkeeping,
+  kind: z.literal('token'),
+  clusterId: z.string(),
+  name: z.string(),
+  origin: z.enum(['rancher', 'native']),
+  userName: z.string(),
+  enabled: z.boolean(),
+  revoked: z.boolean().optional(),
+  revokedAt: z.string().optional(),
+  expiresAt: z.string().optional(),
+  hash: z.string().optional(),
+  user: z
+    .object({ enabled: z.boolean(), groups: z.array(z.string()).default([]), extraByProvider: extraByProviderSchema.default({}) })
+    .optional(),
+  createdAt: z.string().optional(),
+  sourceDigest: z.string().optional(),
+  ttl: z.number().int().optional(),
+});
+
+const userRowSchema = z.looseObject({
+  ...bookkeeping,
+  kind: z.literal('user'),
+  clusterId: z.string(),
+  userId: z.string(),
+  enabled: z.boolean(),
+  groups: z.array(z.string()).default([]),
+  extraByProvider: extraByProviderSchema.default({}),
+  lastRefresh: z.string().optional(),
+  needsRefresh: z.boolean().optional(),
+  sourceDigest: z.string().optional(),
+});
+
+const secretRowSchema = z.looseObject({
+  ...bookkeeping,
+  kind: z.literal('secret'),
+  clusterId: z.string(),
+  name: z.string(),
+  hash: z.string(),
+  sourceDigest: z.string().optional(),
+});
+
+const usedRowSchema = z.looseObject({ pk: z.string(), sk: z.string(), kind: z.literal('used'), lastUsedAt: z.string() });
+
+const callerCredentialSchema = z.object({
+  id: z.string(),
+  hash: z.string(),
+  createdAt: z.string(),
+  notAfter: z.string().optional(),
+});
+
+const clusterAccessSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('secretsmanager'), secretId: z.string().min(1), context: z.string().min(1).optional() }),
+  z.object({ kind: z.literal('file'), path: z.string().min(1), context: z.string().min(1).optional() }),
+]);
+
+const clusterRowSchema = z.looseObject({
+  pk: z.literal(REGISTRY_PK),
+  sk: z.string(),
+  rev: z.number().int().nonnegative().default(0),
+  kind: z.literal('cluster'),
+  clusterId: z.string(),
+  createdAt: z.string(),
+  credentials: z.array(callerCredentialSchema),
+  access: clusterAccessSchema.optional(),
+  lastSync: z
+    .object({
+      at: z.string(),
+      outcome: z.enum(['ok', 'failed']),
+      objects: z.number().int().nonnegative(),
+      writes: z.number().int().nonnegative(),
+      deletes: z.number().int().nonnegative(),
+      durationMs: z.number().nonnegative(),
+      error: z.string().optional(),
+      rejected: z.number().int().nonnegative().optional(),
+    })
+    .optional(),
+  lastSuccessfulSyncAt: z.string().optional(),
+  syncLease: z.object({ owner: z.string(), expiresAtMs: z.number().int() }).optional(),
+});
+
+/** Validates a row read from the table; a row that does not match is a defect of whoever wrote it. */
+function parseRow<S extends z.ZodType>(schema: S, item: Record<string, unknown>): z.infer<S> {
+  const parsed = schema.safeParse(item);
+  if (parsed.success) return parsed.data;
+  const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ');
+  throw new MalformedRecordError(`row ${String(item.pk)}/${String(item.sk)} is malformed: ${problems}`);
+}
+
+/** Drops the storage attributes of a parsed row: what is left is the record (and its version). */
+function recordOf<T>(row: Record<string, unknown>): Versioned<T> {
+  const { pk: _pk, sk: _sk, rev, ttl: _ttl, ...record } = row;
+  return { ...(record as T), version: (rev as number | undefined) ?? 0 };
+}
+
+export function tokenFromItem(item: Record<string, unknown>): Versioned<TokenRecord> {
+  return recordOf<TokenRecord>(parseRow(tokenRowSchema, item));
+}
+
+export function userFromItem(item: Record<string, unknown>): Versioned<UserRecord> {
+  return recordOf<UserRecord>(parseRow(userRowSchema, item));
+}
+
+export function secretFromItem(item: Record<string, unknown>): Versioned<SecretRecord> {
+  return recordOf<SecretRecord>(parseRow(secretRowSchema, item));
+}
+
+export function usageFromItem(item: Record<string, unknown>): UsageRecord {
+  const row = parseRow(usedRowSchema, item);
+  const clusterId = row.pk.slice(partitionOf('').length);
+  return { kind: 'usage', clusterId, name: parseSortKey(row.sk)?.name ?? '', lastUsedAt: row.lastUsedAt };
+}
+
+export function clusterFromItem(item: Record<string, unknown>): Versioned<ClusterRecord> {
+  return recordOf<ClusterRecord>(parseRow(clusterRowSchema, item));
+}
+
+/** The record without its `version`: a row's `rev` is decided by its writer, and a review has no use for it. */
+export function withoutVersion<T extends object>(record: T): T {
+  const { version: _version, ...rest } = record as T & { version?: number };
+  return rest as T;
+}
+
+/** The row of a mirrored or native record at revision `rev`. */
+export function itemOf(record: MirroredRecord, rev: number): TableItem {
+  const base = withoutVersion(record);
+  const item: TableItem = { ...keyOf(refOf(record)), ...base, rev };
+  if (record.kind === 'token') {
+    const expiry = expiryOf(record.expiresAt);
+    // DynamoDB's TTL removes the row a day after expiry; the review refuses it from the expiry itself.
+    if (typeof expiry === 'number') item[TTL_ATTRIBUTE] = Math.floor(expiry / 1000) + DAY_SECONDS;
+  }
+  return item;
+}
+
+/** The registry row of a cluster at revision `rev`. */
+export function clusterItemOf(record: ClusterRecord, rev: number): TableItem {
+  return { ...clusterKey(record.clusterId), ...withoutVersion(record), rev };
+}

@@ -1,0 +1,23 @@
+import type { CallerCredential, ClusterAccess, ClusterRecord, TokenRecord, Versioned } from '../records.ts';
+import type { MirrorStore } from './mirror-store.ts';
+
+/** What the administrative operations (the CLI) need from the store. Adapter: `adapters/dynamodb/admin-store.ts`. */
+export interface AdminStore extends MirrorStore {
+  /** Registers a cluster; `ConflictError` if it already exists. */
+  createCluster(cluster: ClusterRecord): Promise<void>;
+  readCluster(clusterId: string): Promise<Versioned<ClusterRecord> | undefined>;
+  listClusters(): Promise<Versioned<ClusterRecord>[]>;
+  /**
+   * Replaces a cluster's caller credentials if its version is still `expectedVersion` (`ConflictError`
+   * otherwise). Only the credentials are written: a sync lease or outcome recorded meanwhile is kept.
+   */
+  replaceCredentials(clusterId: string, credentials: CallerCredential[], expectedVersion: number): Promise<void>;
+  /** Records where sync finds the cluster's kubeconfig; false when the cluster is not registered. */
+  setClusterAccess(clusterId: string, access: ClusterAccess): Promise<boolean>;
+  /** Removes a cluster's records, then its registration; returns how many records it removed. */
+  deleteCluster(clusterId: string): Promise<number>;
+  /** Creates a native token; `ConflictError` if a token of that name exists in the cluster. */
+  createToken(token: TokenRecord): Promise<void>;
+  /** Marks a token revoked at once, whatever its origin; false if no such token exists. */
+  revokeToken(clusterId: string, name: string, at: Date): Promise<boolean>;
+}

@@ -1,0 +1,166 @@
+/**
+ * The domain's records: what tokengate knows about one cluster's tokens, users and caller credentials,
+ * independent of how a store keeps them. Storage keys, row shapes and the store's own bookkeeping
+ * (partition and sort keys, the expiry attribute) belong to the adapter (`adapters/dynamodb/`). The one
+ * piece of bookkeeping the domain sees is a record's `version`, which the store bumps on every write
+ * and which conditional writes compare against (see {@link Versioned}).
+ */
+import { z } from 'zod';
+
+/** Lower-case DNS label, like Rancher's `c-xxxxx`, `c-m-xxxxxxxx` and `local`. */
+export const clusterIdSchema = z
+  .string()
+  .regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, 'cluster id must be a lower-case DNS label of at most 63 characters');
+
+/** Rancher's `extraByProvider`: provider → key → values. */
+export type ExtraByProvider = Record<string, Record<string, string[]>>;
+
+/** A user attribute as copied onto each of its tokens, so a review needs one read. */
+export interface TokenUser {
+  enabled: boolean;
+  groups: string[];
+  extraByProvider: ExtraByProvider;
+}
+
+/**
+ * A token of one cluster. `rancher` tokens mirror a ClusterAuthToken (with its user's attribute and
+ * its effective hash resolved); `native` tokens are tokens tokengate issued itself.
+ */
+export interface TokenRecord {
+  kind: 'token';
+  clusterId: string;
+  name: string;
+  origin: 'rancher' | 'native';
+  userName: string;
+  enabled: boolean;
+  /** Set by `tokengate tokens revoke`; sync keeps it. */
+  revoked?: boolean;
+  revokedAt?: string;
+  /** Exactly as the object carries it: empty or absent means never; kept raw so an unparseable one refuses. */
+  expiresAt?: string;
+  /** The effective hash: the token's own `hash` if non-empty, else its Secret's `data.hash`. */
+  hash?: string;
+  /** Absent when the user's ClusterUserAttribute does not exist. */
+  user?: TokenUser;
+  /** When a native token was issued. */
+  createdAt?: string;
+  /** Fingerprint of the source objects a mirrored record was derived from: an unchanged source costs no write. */
+  sourceDigest?: string;
+}
+
+/** A ClusterUserAttribute of one cluster (its `userId` is the Rancher user id, the object's name). */
+export interface UserRecord {
+  kind: 'user';
+  clusterId: string;
+  userId: string;
+  enabled: boolean;
+  groups: string[];
+  extraByProvider: ExtraByProvider;
+  lastRefresh?: string;
+  needsRefresh?: boolean;
+  sourceDigest?: string;
+}
+
+/** A token's hash Secret of one cluster, `data.hash` decoded. */
+export interface SecretRecord {
+  kind: 'secret';
+  clusterId: string;
+  name: string;
+  hash: string;
+  sourceDigest?: string;
+}
+
+/** When a token was last used, as the authenticate path records it (apart from the token, which sync rewrites). */
+export interface UsageRecord {
+  kind: 'usage';
+  clusterId: string;
+  name: string;
+  lastUsedAt: string;
+}
+
+/** The records the mirror derives from Rancher's objects and writes. */
+export type MirroredRecord = TokenRecord | UserRecord | SecretRecord;
+
+/** Names one record of a cluster, whatever its kind (a user is named by its user id). */
+export interface RecordRef {
+  kind: 'token' | 'user' | 'secret' | 'usage';
+  clusterId: string;
+  name: string;
+}
+
+/** The reference of a record. */
+export function refOf(record: MirroredRecord | UsageRecord): RecordRef {
+  return { kind: record.kind, clusterId: record.clusterId, name: record.kind === 'user' ? record.userId : record.name };
+}
+
+/**
+ * A record as read from the store, with the version the store gave it. Every write bumps it, and
+ * writes to an existing record are conditional on it, so a concurrent change (a revoke, another sync)
+ * is never overwritten with a stale copy.
+ */
+export type Versioned<T> = T & { readonly version: number };
+
+/** Every record of one cluster, as read at the start of a sync or an import. */
+export interface ClusterState {
+  tokens: Versioned<TokenRecord>[];
+  users: Versioned<UserRecord>[];
+  secrets: Versioned<SecretRecord>[];
+  usage: UsageRecord[];
+}
+
+/** One webhook caller credential of a cluster; several exist during a rotation's grace period. */
+export interface CallerCredential {
+  id: string;
+  /** argon2id PHC string of the credential's secret part. */
+  hash: string;
+  createdAt: string;
+  /** Set on the old credential when it is rotated out; it stops working at this instant. */
+  notAfter?: string;
+}
+
+/**
+ * Where sync finds a cluster's kubeconfig. Never the kubeconfig itself: in AWS it is a Secrets Manager
+ * secret (the sync role can read only tokengate's), locally a file the operator keeps.
+ */
+export type ClusterAccess =
+  | { kind: 'secretsmanager'; secretId: string; context?: string }
+  | { kind: 'file'; path: string; context?: string };
+
+/** What the last sync of a cluster did, as `clusters list` shows it. */
+export interface LastSync {
+  at: string;
+  outcome: 'ok' | 'failed';
+  objects: number;
+  writes: number;
+  deletes: number;
+  durationMs: number;
+  /** Safe to show: names the cause, never a token, secret, hash or kubeconfig. */
+  error?: string;
+  /** Objects that failed validation (their records were kept as they were). */
+  rejected?: number;
+}
+
+/** A sync run's claim on a cluster: one writer per cluster at a time; it lapses on its own. */
+export interface SyncLease {
+  owner: string;
+  expiresAtMs: number;
+}
+
+/** A registered cluster: its caller credentials, where its kubeconfig is, and how its syncs went. */
+export interface ClusterRecord {
+  kind: 'cluster';
+  clusterId: string;
+  createdAt: string;
+  credentials: CallerCredential[];
+  /** Absent until `clusters add --kubeconfig` (or a later registration of it): sync then fails the cluster. */
+  access?: ClusterAccess;
+  lastSync?: LastSync;
+  /** When the cluster last synced successfully: the age metric and its alarm are measured from it. */
+  lastSuccessfulSyncAt?: string;
+  syncLease?: SyncLease;
+}
+
+/** A newly registered cluster: one caller credential, optionally where its kubeconfig is. */
+export function newCluster(clusterId: string, credential: CallerCredential, now: Date, access?: ClusterAccess): ClusterRecord {
+  return { kind: 'cluster', clusterId, createdAt: now.toISOString(), credentials: [credential], ...(access ? { access } : {}) };
+}

@@ -1,0 +1,36 @@
+import { deriveRecords, mergeSources, planMirror, sourcesFromState, type Derivation, type MirrorPlan, type MirrorSources } from '../../core/mirror.ts';
+import type { MirrorStore } from '../../core/ports/mirror-store.ts';
+import { applyMirrorPlan } from '../mirror/apply.ts';
+
+export interface ImportOptions {
+  /** Remove records of Rancher objects the sources do not contain (the sources are then the whole cluster). */
+  prune: boolean;
+  /** Plan only, write nothing. */
+  dryRun: boolean;
+}
+
+export interface ImportOutcome {
+  derivation: Derivation;
+  plan: MirrorPlan;
+  /** Records that changed while importing (a revoke, another import or sync) and kept their new state. */
+  conflicts: number;
+}
+
+/** Writes in flight at once for an import: an operator's command, not a sync run of the whole fleet. */
+const IMPORT_CONCURRENCY = 8;
+const IMPORT_BATCH_CHUNK = 500;
+
+/**
+ * Imports Rancher objects of one cluster (`tokengate import`): without `prune` they are merged with the
+ * sources of what the cluster already holds, so every dependent record is derived again; then planned and
+ * applied exactly as sync does. Native tokens and revocations are never touched.
+ */
+export async function importObjects(store: MirrorStore, clusterId: string, sources: MirrorSources, options: ImportOptions): Promise<ImportOutcome> {
+  const current = await store.readClusterState(clusterId);
+  const merged = options.prune ? sources : mergeSources(sourcesFromState(current), sources);
+  const derivation = deriveRecords(clusterId, merged);
+  const plan = planMirror(current, derivation.records, { prune: options.prune });
+  if (options.dryRun) return { derivation, plan, conflicts: 0 };
+  const applied = await applyMirrorPlan(store, plan, { concurrency: IMPORT_CONCURRENCY, batchChunk: IMPORT_BATCH_CHUNK });
+  return { derivation, plan, conflicts: applied.conflicts };
+}
