@@ -11,19 +11,17 @@
  * Rancher 2.13 writes each token's hash into an Opaque Secret of the same name in cattle-system, with no labels
  * and no ownerReferences (rancher/rancher `pkg/controllers/managementuser/clusterauthtoken/common`:
  * `NewClusterAuthTokenSecretForName`), so no label selector can single them out; the best a list can do is the
- * field selector `type=Opaque`, which still returns Rancher's agent credentials (`cattle-credentials-*`).
- * Two ways are offered:
- * - `readHashSecrets(names)`: one GET per named Secret. RBAC `get` on secrets only: the credential cannot
- *   enumerate cattle-system's Secrets, and the audit log shows exactly which ones it read. Load is one request per
- *   token read, so the sync should read only tokens whose `hash` is "" and that are new or changed since the last
- *   sync (Rancher writes the Secret before the token and never changes a token's hash afterwards); a steady
- *   cluster then costs zero Secret requests. This is the recommended way.
- * - `listHashSecrets()`: pages of `type=Opaque` Secrets. A few requests per sync, but needs `list secrets`, which
- *   hands the sync credential every Secret in cattle-system. Offered for operators who accept that.
+ * field selector `type=Opaque`, which still returns Rancher's agent credentials (`cattle-credentials-*`), and
+ * would need `list secrets`, which hands the sync credential every Secret in cattle-system.
+ * `readHashSecrets(names)` does one GET per named Secret instead. RBAC `get` on secrets only: the credential
+ * cannot enumerate cattle-system's Secrets, and the audit log shows exactly which ones it read. Load is one
+ * request per token read, so the sync should read only tokens whose `hash` is "" and that are new or changed
+ * since the last sync (Rancher writes the Secret before the token and never changes a token's hash afterwards); a
+ * steady cluster then costs zero Secret requests.
  * Only the `hash` of a hash Secret is kept; other Secrets are dropped as soon as they are parsed.
  *
  * RBAC (namespace cattle-system): clusterauthtokens.cluster.cattle.io and clusteruserattributes.cluster.cattle.io:
- * get, list, patch; secrets: get (plus list only for `listHashSecrets`).
+ * get, list, patch; secrets: get.
  */
 import http from 'node:http';
 import https from 'node:https';
@@ -47,7 +45,6 @@ import {
   parseHashSecret,
   type ClusterAuthToken,
   type ClusterUserAttribute,
-  type HashSecret,
   type Parsed,
   type RejectedObject,
 } from './rancher-objects.ts';
@@ -203,12 +200,6 @@ class KubernetesClusterSource implements ClusterSource {
   listUserAttributes(options: CallOptions = {}): Promise<ClusterListing<ClusterUserAttribute>> {
     return this.withCall(options, (call) =>
       this.listAll(call, `${CATTLE_GROUP_VERSION}/namespaces/${this.namespacePath()}/clusteruserattributes`, parseClusterUserAttribute),
-    );
-  }
-
-  listHashSecrets(options: CallOptions = {}): Promise<ClusterListing<HashSecret>> {
-    return this.withCall(options, (call) =>
-      this.listAll(call, `/api/v1/namespaces/${this.namespacePath()}/secrets`, parseHashSecret, { fieldSelector: 'type=Opaque' }),
     );
   }
 

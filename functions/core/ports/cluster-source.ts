@@ -45,13 +45,6 @@ export interface ClusterSource {
   listUserAttributes(options?: CallOptions): Promise<ClusterListing<ClusterUserAttribute>>;
 
   /**
-   * Every hash Secret in cattle-system, by listing the namespace's Opaque Secrets. Few requests, but it needs
-   * `list secrets`, which reads every Secret of cattle-system (including Rancher's agent credentials).
-   * Prefer {@link readHashSecrets}; see the adapter's notes on the choice.
-   */
-  listHashSecrets(options?: CallOptions): Promise<ClusterListing<HashSecret>>;
-
-  /**
    * The hash Secrets of the named tokens, one GET each with bounded concurrency. Needs only `get secrets`.
    * Meant for the tokens whose `hash` is "" and that are new or changed since the last sync (the Secret is
    * written before its token and its hash does not change for the token's life), so a steady state costs nothing.
