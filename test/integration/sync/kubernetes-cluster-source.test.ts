@@ -11,7 +11,7 @@ import {
 import {
   createKubernetesClusterSource,
   type KubernetesClusterSourceOptions,
-} from '../../../functions/adapters/kubernetes/cluster-source.ts';
+} from '../../../functions/adapters/kubernetes/downstream-source.ts';
 import {
   clusterAuthToken,
   hashSecret,
