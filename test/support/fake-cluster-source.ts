@@ -93,10 +93,6 @@ export class FakeClusterSource implements ClusterSource {
     return { items: [...this.users.values()].map((user) => structuredClone(user)), resourceVersion: '1', rejected: [...this.rejectedUsers] };
   }
 
-  async listHashSecrets(): Promise<ClusterListing<never>> {
-    throw new Error('sync must not list Secrets: it needs only get on the Secrets it reads');
-  }
-
   async readHashSecrets(names: readonly string[], options: CallOptions = {}): Promise<HashSecretReads> {
     this.calls.readHashSecrets += 1;
     options.signal?.throwIfAborted();

@@ -1,5 +1,5 @@
 import type { ClusterSource } from '../../core/ports/cluster-source.ts';
-import { createKubernetesClusterSource, type KubernetesClusterSourceOptions } from './cluster-source.ts';
+import { createKubernetesClusterSource, type KubernetesClusterSourceOptions } from './downstream-source.ts';
 import { loadKubeconfig, type KubeconfigStore } from '../kubeconfig/kubeconfig-store.ts';
 import type { OpenClusterSource } from '../../services/sync/sync.ts';
 

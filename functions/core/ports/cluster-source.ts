@@ -1,6 +1,6 @@
 /**
  * The port through which the sync reads one downstream cluster's Rancher objects and writes usage back.
- * One adapter: `kubernetes-cluster-source.ts` (the cluster's kube-apiserver via `@kubernetes/client-node`).
+ * One adapter: `adapters/kubernetes/downstream-source.ts` (the cluster's kube-apiserver, through a REST client).
  *
  * Errors are the few typed ones below; their messages name the cluster and the cause and never contain a
  * bearer token, a secret or a hash, so they are safe to log and to store as a cluster's last sync error.
@@ -43,13 +43,6 @@ export interface ClusterSource {
 
   /** Every ClusterUserAttribute in cattle-system. */
   listUserAttributes(options?: CallOptions): Promise<ClusterListing<ClusterUserAttribute>>;
-
-  /**
-   * Every hash Secret in cattle-system, by listing the namespace's Opaque Secrets. Few requests, but it needs
-   * `list secrets`, which reads every Secret of cattle-system (including Rancher's agent credentials).
-   * Prefer {@link readHashSecrets}; see the adapter's notes on the choice.
-   */
-  listHashSecrets(options?: CallOptions): Promise<ClusterListing<HashSecret>>;
 
   /**
    * The hash Secrets of the named tokens, one GET each with bounded concurrency. Needs only `get secrets`.

@@ -11,7 +11,7 @@ import {
 import {
   createKubernetesClusterSource,
   type KubernetesClusterSourceOptions,
-} from '../../../functions/adapters/kubernetes/cluster-source.ts';
+} from '../../../functions/adapters/kubernetes/downstream-source.ts';
 import {
   clusterAuthToken,
   hashSecret,
@@ -24,7 +24,6 @@ const fixtures = path.join(import.meta.dirname, '..', '..', 'fixtures', 'rancher
 
 const SYNC_ROLE = SYNC_READER_ROLE;
 const SYNC_TOKEN = 'kubeconfig-u-sync:syncsecretvaluethatmustneverbeprinted';
-const LIST_SECRETS_TOKEN = 'list-secrets-token-value';
 const READ_ONLY_TOKEN = 'read-only-token-value';
 const WRONG_TOKEN = 'wrong-token-value-that-must-not-leak';
 
@@ -61,10 +60,6 @@ beforeAll(async () => {
   server = await startKubeApiServer({
     users: {
       [SYNC_TOKEN]: { username: 'system:serviceaccount:cattle-system:tokengate-sync', rules: SYNC_ROLE },
-      [LIST_SECRETS_TOKEN]: {
-        username: 'system:serviceaccount:cattle-system:tokengate-sync-list',
-        rules: [...SYNC_ROLE, { resources: ['secrets'], verbs: ['list'] }],
-      },
       [READ_ONLY_TOKEN]: {
         username: 'system:serviceaccount:cattle-system:reader',
         rules: [{ resources: ['clusterauthtokens', 'clusteruserattributes'], verbs: ['get', 'list'] }],
@@ -207,16 +202,6 @@ describe('failures', () => {
     expect(`${error.message} ${JSON.stringify(error)} ${String(error.stack)}`).not.toContain(WRONG_TOKEN);
   });
 
-  it('reports what the Role forbids as ClusterForbiddenError 403 with the apiserver’s reason', async () => {
-    const error = await rejectionOf(source().listHashSecrets());
-
-    expect(error).toBeInstanceOf(ClusterForbiddenError);
-    expect((error as ClusterForbiddenError).status).toBe(403);
-    expect(error.message).toContain('cannot list resource "secrets"');
-    expect(error.message).not.toContain(SYNC_TOKEN);
-    expect(server.requests).toHaveLength(1);
-  });
-
   it('times out a request that never gets an answer and retries it', async () => {
     server.hangNext({ match: '/clusterauthtokens' });
 
@@ -323,16 +308,6 @@ describe('hash Secrets', () => {
 
     expect(error).toBeInstanceOf(ClusterForbiddenError);
     expect((error as ClusterForbiddenError).status).toBe(403);
-  });
-
-  it('lists only Opaque Secrets and keeps only the hash Secrets among them', async () => {
-    server.upsert('secrets', { metadata: { name: 'tls-rancher-internal' }, type: 'kubernetes.io/tls', data: { 'tls.crt': '', 'tls.key': '' } });
-    server.resetLog();
-
-    const listing = await source({ token: LIST_SECRETS_TOKEN }).listHashSecrets();
-
-    expect(listing.items).toEqual([expect.objectContaining({ name: 'kubeconfig-user-gc4s9.c-cn2rq', hash: SHA3_OF_C54 })]);
-    expect(server.requests.map((r) => r.query.fieldSelector)).toEqual(['type=Opaque']);
   });
 });
 
