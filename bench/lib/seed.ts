@@ -6,7 +6,7 @@ export const REGION = 'us-east-1';
 
 /** Opens (and creates) a table in a local DynamoDB for administration, as the CLI does. */
 export async function benchTable(endpoint: string, tableName: string): Promise<TableAccess> {
-  const table = openTable({ endpoint, region: REGION, tableName });
+  const table = openTable({ endpoint, region: REGION, tableName, localCredentials: true });
   await table.ensureTable();
   return table;
 }

@@ -1,32 +1,44 @@
 import { z } from 'zod';
 
-const booleanText = z
+/**
+ * The configuration schemas' shared base. Every entry point parses its environment once, with one
+ * schema built on this base (`entry/authenticate/config.ts`, `entry/sync/config.ts`); the defaults live
+ * in those schemas and nowhere else, and the CLI maps its flags onto the same names.
+ */
+
+/** `true`/`false` (and `1`/`0`, `yes`/`no`) as environment variables spell them. */
+export const booleanText = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
   .transform((text) => text === 'true' || text === '1' || text === 'yes');
 
-/** Environment of the authenticate function (and the local server, which runs the same handler). */
-export const authenticateConfigSchema = z.object({
+/** What every function reads: where the table is, how to log, how its telemetry is named. */
+export const baseConfigSchema = z.object({
   TABLE_NAME: z.string().min(1).default('tokengate'),
+  /** A local DynamoDB instead of AWS (tests, local mode). */
   DYNAMODB_ENDPOINT: z.url().optional(),
   AWS_REGION: z.string().min(1).default('us-east-1'),
-  CACHE_TTL_SECONDS: z.coerce.number().int().min(0).max(3600).default(10),
-  CACHE_MAX_ENTRIES: z.coerce.number().int().min(1).max(1_000_000).default(10_000),
-  ALLOW_SYSTEM_GROUPS: booleanText.default(false),
-  LAST_USED_INTERVAL_SECONDS: z.coerce.number().int().min(1).default(60),
-  FOREIGN_SUMMARY_INTERVAL_SECONDS: z.coerce.number().int().min(1).default(60),
-  CALLER_CHECKS_PER_SECOND: z.coerce.number().int().min(1).default(5),
-  /** Store reads per second for token names not known to exist, per cluster and per container (SECURITY.md). */
-  UNKNOWN_NAME_LOOKUPS_PER_SECOND: z.coerce.number().int().min(1).default(20),
-  UNKNOWN_NAME_LOOKUPS_PER_SECOND_TOTAL: z.coerce.number().int().min(1).default(100),
-  /** Total time a store call may take, retries included, before the review answers 500. */
-  STORE_DEADLINE_MS: z.coerce.number().int().min(50).max(10_000).default(1000),
+  /**
+   * Whether AWS credentials are configured in the environment. Against a local DynamoDB without them the
+   * client signs with placeholder credentials, which local implementations accept.
+   */
+  AWS_ACCESS_KEY_ID: z.string().optional(),
+  AWS_PROFILE: z.string().optional(),
   LOG_LEVEL: z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR', 'debug', 'info', 'warn', 'error']).default('INFO'),
-  /** Metrics are aggregated in the container and published at most once per this interval; 0: every invocation. */
-  METRICS_FLUSH_INTERVAL_SECONDS: z.coerce.number().int().min(0).max(300).default(10),
-  /** Set by the stack when the custom domain requires mutual TLS (infra/domain.yml). */
-  CLIENT_CERT_REQUIRED: booleanText.default(false),
+  POWERTOOLS_SERVICE_NAME: z.string().min(1).default('tokengate'),
+  POWERTOOLS_METRICS_NAMESPACE: z.string().min(1).default('Tokengate'),
 });
-export type AuthenticateConfig = z.infer<typeof authenticateConfigSchema>;
+export type BaseConfig = z.infer<typeof baseConfigSchema>;
+
+/** The table client settings of a parsed configuration. */
+export function tableClientOf(
+  config: Pick<BaseConfig, 'AWS_REGION' | 'DYNAMODB_ENDPOINT' | 'AWS_ACCESS_KEY_ID' | 'AWS_PROFILE'>,
+): { region: string; endpoint?: string; localCredentials: boolean } {
+  return {
+    region: config.AWS_REGION,
+    ...(config.DYNAMODB_ENDPOINT ? { endpoint: config.DYNAMODB_ENDPOINT } : {}),
+    localCredentials: config.DYNAMODB_ENDPOINT !== undefined && config.AWS_ACCESS_KEY_ID === undefined && config.AWS_PROFILE === undefined,
+  };
+}
 
 /** Raised at cold start when the environment is wrong; its message lists every problem at once. */
 export class ConfigError extends Error {

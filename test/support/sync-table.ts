@@ -58,6 +58,7 @@ export async function openSyncTable(label: string, options: { maxAttempts?: numb
   const admin = localClient(endpoint);
 
   const client = createDocumentClient({
+    localCredentials: true,
     region: 'us-east-1',
     endpoint,
     connectionTimeoutMs: 2000,

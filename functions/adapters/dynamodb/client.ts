@@ -5,23 +5,20 @@ export interface DynamoDbClientOptions {
   region: string;
   /** A local DynamoDB (embedded, dynalite, DynamoDB Local); absent: AWS itself. */
   endpoint?: string;
+  /** Sign with placeholder credentials (a local DynamoDB and no AWS credentials configured), which local implementations accept. */
+  localCredentials?: boolean;
   /** Per-attempt timeouts: a stuck connection must fail fast enough to retry inside the deadline. */
   connectionTimeoutMs?: number;
   requestTimeoutMs?: number;
   maxAttempts?: number;
 }
 
-/**
- * Builds the document client every component uses. Against a local endpoint without AWS credentials in
- * the environment it signs with placeholder credentials, which local DynamoDB implementations accept.
- */
+/** Builds the document client every component uses. */
 export function createDocumentClient(options: DynamoDbClientOptions): DynamoDBDocumentClient {
-  const local = options.endpoint !== undefined;
-  const hasCredentials = process.env.AWS_ACCESS_KEY_ID !== undefined || process.env.AWS_PROFILE !== undefined;
   const client = new DynamoDBClient({
     region: options.region,
-    ...(local ? { endpoint: options.endpoint } : {}),
-    ...(local && !hasCredentials ? { credentials: { accessKeyId: 'local', secretAccessKey: 'local' } } : {}),
+    ...(options.endpoint !== undefined ? { endpoint: options.endpoint } : {}),
+    ...(options.localCredentials ? { credentials: { accessKeyId: 'local', secretAccessKey: 'local' } } : {}),
     maxAttempts: options.maxAttempts ?? 3,
     requestHandler: {
       connectionTimeout: options.connectionTimeoutMs ?? 250,

@@ -11,6 +11,8 @@ export interface TableLocation {
   region: string;
   /** A local DynamoDB; absent: AWS through the default credential chain. */
   endpoint?: string;
+  /** Sign with placeholder credentials (a local DynamoDB, no AWS credentials configured). */
+  localCredentials?: boolean;
 }
 
 /** The token table as the administrative tools see it. */
@@ -34,6 +36,7 @@ export function openTable(location: TableLocation): TableAccess {
   const client = createDocumentClient({
     region: location.region,
     endpoint: location.endpoint,
+    localCredentials: location.localCredentials ?? false,
     connectionTimeoutMs: 2000,
     requestTimeoutMs: 10_000,
     maxAttempts: 4,

@@ -2,10 +2,10 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Log, MetricDimensions, MetricsSink } from '../../core/ports/telemetry.ts';
 
-/** A Powertools Logger behind the `Log` port; the service name comes from POWERTOOLS_SERVICE_NAME. */
-export function powertoolsLog(serviceName = 'tokengate', logLevel?: string): Log {
+/** A Powertools Logger behind the `Log` port. */
+export function powertoolsLog(serviceName: string, logLevel?: string): Log {
   const logger = new Logger({
-    serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? serviceName,
+    serviceName,
     ...(logLevel ? { logLevel: logLevel.toUpperCase() as 'INFO' } : {}),
   });
   return {
@@ -51,8 +51,8 @@ export interface PowertoolsMetricsOptions {
  */
 export function powertoolsMetrics(options: PowertoolsMetricsOptions = {}): MetricsSink {
   const metrics = new Metrics({
-    namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? options.namespace ?? 'Tokengate',
-    serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? options.serviceName ?? 'tokengate',
+    namespace: options.namespace ?? 'Tokengate',
+    serviceName: options.serviceName ?? 'tokengate',
   });
   const now = options.now ?? (() => performance.now());
   const random = options.random ?? Math.random;

@@ -1,5 +1,6 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { authenticateConfigSchema, parseConfig, type AuthenticateConfig } from '../config.ts';
+import { parseConfig, tableClientOf } from '../config.ts';
+import { authenticateConfigSchema, type AuthenticateConfig } from './config.ts';
 import { createDocumentClient } from '../../adapters/dynamodb/client.ts';
 import { DynamoDbReviewStore } from '../../adapters/dynamodb/review-store.ts';
 import { TableOperations } from '../../adapters/dynamodb/table-operations.ts';
@@ -63,6 +64,7 @@ export function authenticatorOptions(config: AuthenticateConfig): AuthenticatorO
     lastUsedIntervalSeconds: config.LAST_USED_INTERVAL_SECONDS,
     foreignSummaryIntervalSeconds: config.FOREIGN_SUMMARY_INTERVAL_SECONDS,
     callerChecksPerSecond: config.CALLER_CHECKS_PER_SECOND,
+    callerChecksPerSecondTotal: config.CALLER_CHECKS_PER_SECOND_TOTAL,
     unknownNameLookupsPerSecond: config.UNKNOWN_NAME_LOOKUPS_PER_SECOND,
     unknownNameLookupsPerSecondTotal: config.UNKNOWN_NAME_LOOKUPS_PER_SECOND_TOTAL,
   };
@@ -74,12 +76,18 @@ export function handlerFromEnvironment(
   overrides: { store?: TokenStore; log?: Log; metrics?: MetricsSink } = {},
 ): AuthenticateHandler {
   const config = parseConfig(authenticateConfigSchema, env);
-  const log = overrides.log ?? powertoolsLog('tokengate', config.LOG_LEVEL);
-  const metrics = overrides.metrics ?? powertoolsMetrics({ flushIntervalMs: config.METRICS_FLUSH_INTERVAL_SECONDS * 1000 });
+  const log = overrides.log ?? powertoolsLog(config.POWERTOOLS_SERVICE_NAME, config.LOG_LEVEL);
+  const metrics =
+    overrides.metrics ??
+    powertoolsMetrics({
+      namespace: config.POWERTOOLS_METRICS_NAMESPACE,
+      serviceName: config.POWERTOOLS_SERVICE_NAME,
+      flushIntervalMs: config.METRICS_FLUSH_INTERVAL_SECONDS * 1000,
+    });
   const store =
     overrides.store ??
     new DynamoDbReviewStore(
-      new TableOperations(createDocumentClient({ region: config.AWS_REGION, endpoint: config.DYNAMODB_ENDPOINT }), config.TABLE_NAME),
+      new TableOperations(createDocumentClient(tableClientOf(config)), config.TABLE_NAME),
       config.STORE_DEADLINE_MS,
     );
   const authenticator = createAuthenticator({

@@ -49,7 +49,9 @@ export async function startLocalApi(options: LocalApiOptions): Promise<LocalApi>
   try {
     embedded = options.endpoint ? undefined : await startEmbeddedDynamoDb({ host: loopbackFor(host), port: options.dynamoDbPort });
     const endpoint = options.endpoint ?? (embedded as EmbeddedDynamoDb).endpoint;
-    table = openTable({ endpoint, region: options.region, tableName: options.tableName });
+    const credentials = options.environment ?? {};
+    const localCredentials = credentials.AWS_ACCESS_KEY_ID === undefined && credentials.AWS_PROFILE === undefined;
+    table = openTable({ endpoint, region: options.region, tableName: options.tableName, localCredentials });
     await table.ensureTable();
     handler = handlerFromEnvironment(
       {

@@ -1,19 +1,12 @@
 import { z } from 'zod';
+import type { SyncOptions } from '../../services/sync/sync.ts';
+import { baseConfigSchema, parseConfig } from '../config.ts';
 
 /**
- * Environment of the sync function (and of `tokengate sync`, which runs the same domain code). Every
- * bound is here so an operator can tune it per stage without a code change.
+ * How a sync run behaves, wherever it runs (the Lambda, `tokengate sync`). Every bound is here, with its
+ * default, so an operator can tune it per stage without a code change.
  */
-export const syncConfigSchema = z.object({
-  TABLE_NAME: z.string().min(1).default('tokengate'),
-  DYNAMODB_ENDPOINT: z.url().optional(),
-  AWS_REGION: z.string().min(1).default('us-east-1'),
-  /** Secrets Manager name prefix of the clusters' kubeconfigs, e.g. `tokengate/prod/clusters/`. */
-  CLUSTER_SECRET_PREFIX: z.string().min(1).regex(/\/$/, 'must end with "/"'),
-  /** How long a warm container reuses a cluster's kubeconfig before reading its secret again. */
-  KUBECONFIG_CACHE_SECONDS: z.coerce.number().int().min(0).max(3600).default(300),
-  /** A local Secrets Manager (tests); absent: AWS itself. */
-  SECRETSMANAGER_ENDPOINT: z.url().optional(),
+export const syncRunConfigSchema = baseConfigSchema.extend({
   /** Clusters synced at once by one run. */
   SYNC_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(8),
   /** One cluster's whole sync (listings, Secret reads, writes, write-back); its lease outlives it. */
@@ -30,6 +23,44 @@ export const syncConfigSchema = z.object({
   WRITE_BACK_MAX_PATCHES: z.coerce.number().int().min(0).max(10_000).default(200),
   /** Write-back patches in flight per cluster. */
   WRITE_BACK_CONCURRENCY: z.coerce.number().int().min(1).max(32).default(4),
-  LOG_LEVEL: z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR', 'debug', 'info', 'warn', 'error']).default('INFO'),
+  /** Patch a token's `lastUsedAt` in the cluster when the table's is newer by more than this. */
+  WRITE_BACK_LAST_USED_THRESHOLD_SECONDS: z.coerce.number().int().min(0).default(60),
+  /** How long a cluster's lease outlives its timeout, so a run that overran is still covered while it stops. */
+  SYNC_LEASE_MARGIN_SECONDS: z.coerce.number().int().min(0).max(900).default(60),
+  /** Conditional single-record writes in flight per cluster. */
+  SYNC_WRITE_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(16),
+  /** Records per unconditional batch write, with the run's deadline checked in between. */
+  SYNC_BATCH_CHUNK: z.coerce.number().int().min(25).max(10_000).default(500),
+});
+export type SyncRunConfig = z.infer<typeof syncRunConfigSchema>;
+
+/** Environment of the sync function: a sync run's settings, plus where its clusters' kubeconfigs are. */
+export const syncConfigSchema = syncRunConfigSchema.extend({
+  /** Secrets Manager name prefix of the clusters' kubeconfigs, e.g. `tokengate/prod/clusters/`. */
+  CLUSTER_SECRET_PREFIX: z.string().min(1).regex(/\/$/, 'must end with "/"'),
+  /** How long a warm container reuses a cluster's kubeconfig before reading its secret again. */
+  KUBECONFIG_CACHE_SECONDS: z.coerce.number().int().min(0).max(3600).default(300),
+  /** A local Secrets Manager (tests); absent: AWS itself. */
+  SECRETSMANAGER_ENDPOINT: z.url().optional(),
 });
 export type SyncConfig = z.infer<typeof syncConfigSchema>;
+
+/** Maps a parsed configuration to the sync service's options. */
+export function syncOptions(config: SyncRunConfig): SyncOptions {
+  return {
+    concurrency: config.SYNC_CONCURRENCY,
+    clusterTimeoutMs: config.SYNC_CLUSTER_TIMEOUT_SECONDS * 1000,
+    leaseMarginMs: config.SYNC_LEASE_MARGIN_SECONDS * 1000,
+    writeConcurrency: config.SYNC_WRITE_CONCURRENCY,
+    batchChunk: config.SYNC_BATCH_CHUNK,
+    writeBack: {
+      maxPatches: config.WRITE_BACK_MAX_PATCHES,
+      concurrency: config.WRITE_BACK_CONCURRENCY,
+      lastUsedThresholdMs: config.WRITE_BACK_LAST_USED_THRESHOLD_SECONDS * 1000,
+      refreshDebounceSeconds: config.REFRESH_DEBOUNCE_SECONDS,
+    },
+  };
+}
+
+/** The sync options of an empty environment: every default of {@link syncRunConfigSchema}. */
+export const DEFAULT_SYNC_OPTIONS: SyncOptions = syncOptions(parseConfig(syncRunConfigSchema, {}));

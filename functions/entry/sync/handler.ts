@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { z } from 'zod';
-import { parseConfig } from '../config.ts';
+import { parseConfig, tableClientOf } from '../config.ts';
 import { createDocumentClient } from '../../adapters/dynamodb/client.ts';
 import { DynamoDbMirrorStore } from '../../adapters/dynamodb/mirror-store.ts';
 import { TableOperations } from '../../adapters/dynamodb/table-operations.ts';
@@ -9,9 +9,9 @@ import { clusterIdSchema } from '../../core/records.ts';
 import { powertoolsLog, powertoolsMetrics } from '../../adapters/telemetry/powertools.ts';
 import { type Log, type MetricsSink } from '../../core/ports/telemetry.ts';
 import { clusterSourceOpener } from '../../adapters/kubernetes/cluster-opener.ts';
-import { syncConfigSchema, type SyncConfig } from './config.ts';
+import { syncConfigSchema, syncOptions, type SyncConfig } from './config.ts';
 import { cachingKubeconfigStore, SecretsManagerKubeconfigStore } from '../../adapters/kubeconfig/kubeconfig-store.ts';
-import { createSyncer, DEFAULT_SYNC_OPTIONS, type OpenClusterSource, type SyncOptions, type SyncStore, type Syncer, type SyncSummary } from '../../services/sync/sync.ts';
+import { createSyncer, type OpenClusterSource, type SyncStore, type Syncer, type SyncSummary } from '../../services/sync/sync.ts';
 
 /** The part of the Lambda context the handler uses: how long it may still run. */
 export interface InvocationContext {
@@ -68,29 +68,15 @@ export function makeHandler({ syncer, log, metrics }: HandlerDeps): SyncHandler 
   };
 }
 
-/** Maps the environment's configuration to the domain's options. */
-export function syncOptions(config: SyncConfig): SyncOptions {
-  return {
-    ...DEFAULT_SYNC_OPTIONS,
-    concurrency: config.SYNC_CONCURRENCY,
-    clusterTimeoutMs: config.SYNC_CLUSTER_TIMEOUT_SECONDS * 1000,
-    writeBack: {
-      ...DEFAULT_SYNC_OPTIONS.writeBack,
-      maxPatches: config.WRITE_BACK_MAX_PATCHES,
-      concurrency: config.WRITE_BACK_CONCURRENCY,
-      refreshDebounceSeconds: config.REFRESH_DEBOUNCE_SECONDS,
-    },
-  };
-}
-
 /**
  * The table client of sync: longer per-attempt timeouts than the review path's, and more attempts,
  * because sync writes in bulk and throttling (retried by the SDK with backoff) is expected there.
  */
-export function syncStore(config: Pick<SyncConfig, 'AWS_REGION' | 'DYNAMODB_ENDPOINT' | 'TABLE_NAME'>): DynamoDbMirrorStore {
+export function syncStore(
+  config: Pick<SyncConfig, 'AWS_REGION' | 'DYNAMODB_ENDPOINT' | 'TABLE_NAME' | 'AWS_ACCESS_KEY_ID' | 'AWS_PROFILE'>,
+): DynamoDbMirrorStore {
   const client = createDocumentClient({
-    region: config.AWS_REGION,
-    endpoint: config.DYNAMODB_ENDPOINT,
+    ...tableClientOf(config),
     connectionTimeoutMs: 2000,
     requestTimeoutMs: 10_000,
     maxAttempts: 8,
@@ -104,8 +90,9 @@ export function handlerFromEnvironment(
   overrides: { store?: SyncStore; openSource?: OpenClusterSource; log?: Log; metrics?: MetricsSink } = {},
 ): SyncHandler {
   const config = parseConfig(syncConfigSchema, env);
-  const log = overrides.log ?? powertoolsLog('tokengate', config.LOG_LEVEL);
-  const metrics = overrides.metrics ?? powertoolsMetrics();
+  const log = overrides.log ?? powertoolsLog(config.POWERTOOLS_SERVICE_NAME, config.LOG_LEVEL);
+  const metrics =
+    overrides.metrics ?? powertoolsMetrics({ namespace: config.POWERTOOLS_METRICS_NAMESPACE, serviceName: config.POWERTOOLS_SERVICE_NAME });
   const store = overrides.store ?? syncStore(config);
   const openSource =
     overrides.openSource ??

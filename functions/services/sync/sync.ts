@@ -44,15 +44,6 @@ export interface SyncOptions {
   writeBack: WriteBackOptions;
 }
 
-export const DEFAULT_SYNC_OPTIONS: SyncOptions = {
-  concurrency: 8,
-  clusterTimeoutMs: 120_000,
-  leaseMarginMs: 60_000,
-  writeConcurrency: 16,
-  batchChunk: 500,
-  writeBack: { maxPatches: 200, concurrency: 4, lastUsedThresholdMs: 60_000, refreshDebounceSeconds: undefined },
-};
-
 export interface SyncDeps {
   store: SyncStore;
   openSource: OpenClusterSource;

@@ -36,7 +36,7 @@ beforeAll(async () => {
   db = await startTestDynamoDb();
   tableName = await freshTable(db.endpoint, 'faults');
   world = await buildWorld();
-  const store = new DynamoDbAdminStore(new TableOperations(createDocumentClient({ region: 'us-east-1', endpoint: db.endpoint }), tableName));
+  const store = new DynamoDbAdminStore(new TableOperations(createDocumentClient({ region: 'us-east-1', endpoint: db.endpoint , localCredentials: true}), tableName));
   for (const cluster of world.clusters) await store.createCluster(cluster);
   await store.createRecords(world.tokens);
   proxy = await startFaultProxy(db.endpoint);

@@ -5,7 +5,8 @@ import { DynamoDbAdminStore } from '../../../functions/adapters/dynamodb/admin-s
 import { DynamoDbReviewStore } from '../../../functions/adapters/dynamodb/review-store.ts';
 import { TableOperations } from '../../../functions/adapters/dynamodb/table-operations.ts';
 import { reviewToken } from '../../../functions/services/review-token.ts';
-import { createSyncer, DEFAULT_SYNC_OPTIONS, type SyncOptions, type SyncRequest } from '../../../functions/services/sync/sync.ts';
+import { DEFAULT_SYNC_OPTIONS } from '../../../functions/entry/sync/config.ts';
+import { createSyncer, type SyncOptions, type SyncRequest } from '../../../functions/services/sync/sync.ts';
 import { registeredCluster } from '../../support/clusters.ts';
 import { CapturingLog, CapturingMetrics } from '../../support/fakes.ts';
 import { cat, cua, FakeClusterSource, HASH_D, SECRET_D } from '../../support/fake-cluster-source.ts';
@@ -40,12 +41,12 @@ beforeAll(async () => {
   proxy = await startFaultProxy(db.endpoint);
   faulty = new DynamoDbAdminStore(
     new TableOperations(
-      createDocumentClient({ region: 'us-east-1', endpoint: proxy.endpoint, connectionTimeoutMs: 500, requestTimeoutMs: 1000, maxAttempts: 2 }),
+      createDocumentClient({ region: 'us-east-1', endpoint: proxy.endpoint, localCredentials: true, connectionTimeoutMs: 500, requestTimeoutMs: 1000, maxAttempts: 2 }),
       tableName,
       (ms) => new Promise((resolve) => setTimeout(resolve, Math.min(ms, 20))),
     ),
   );
-  const directOperations = new TableOperations(createDocumentClient({ region: 'us-east-1', endpoint: db.endpoint, requestTimeoutMs: 5000 }), tableName);
+  const directOperations = new TableOperations(createDocumentClient({ region: 'us-east-1', endpoint: db.endpoint, localCredentials: true, requestTimeoutMs: 5000 }), tableName);
   direct = new DynamoDbAdminStore(directOperations);
   directReviews = new DynamoDbReviewStore(directOperations, 5000);
 });

@@ -28,7 +28,7 @@ beforeAll(async () => {
   db = await startTestDynamoDb();
   const tableName = await freshTable(db.endpoint, 'flood');
   world = await buildWorld();
-  const operations = new TableOperations(createDocumentClient({ region: 'us-east-1', endpoint: db.endpoint }), tableName);
+  const operations = new TableOperations(createDocumentClient({ region: 'us-east-1', endpoint: db.endpoint , localCredentials: true}), tableName);
   const store = new DynamoDbAdminStore(operations);
   const reviews = new DynamoDbReviewStore(operations, 1000);
   for (const cluster of world.clusters) await store.createCluster(cluster);

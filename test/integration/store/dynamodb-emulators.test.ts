@@ -25,7 +25,7 @@ let reviews: DynamoDbReviewStore;
 beforeAll(async () => {
   db = await startTestDynamoDb();
   tableName = await freshTable(db.endpoint, 'store');
-  const operations = new TableOperations(createDocumentClient({ region: 'us-east-1', endpoint: db.endpoint }), tableName);
+  const operations = new TableOperations(createDocumentClient({ region: 'us-east-1', endpoint: db.endpoint , localCredentials: true}), tableName);
   store = new DynamoDbAdminStore(operations);
   reviews = new DynamoDbReviewStore(operations, 5000);
 });

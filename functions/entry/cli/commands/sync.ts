@@ -1,7 +1,9 @@
 import { z } from 'zod';
 import { noMetrics, silentLog } from '../../../core/ports/telemetry.ts';
 import { clusterSourceOpener } from '../../../adapters/kubernetes/cluster-opener.ts';
-import { createSyncer, DEFAULT_SYNC_OPTIONS, type ClusterSyncResult } from '../../../services/sync/sync.ts';
+import { createSyncer, type ClusterSyncResult } from '../../../services/sync/sync.ts';
+import { parseConfig } from '../../config.ts';
+import { DEFAULT_SYNC_OPTIONS, syncOptions, syncRunConfigSchema } from '../../sync/config.ts';
 import { KUBECONFIG_OPTIONS, prepareKubeconfig, readableKubeconfigStores } from '../lib/cluster-access.ts';
 import { parseValue, stringOption, type Command } from '../lib/command.ts';
 import { CliError, UsageError } from '../lib/errors.ts';
@@ -41,8 +43,14 @@ export const syncCommand: Command = {
     const concurrency = parseValue(concurrencySchema, stringOption(input, 'concurrency') ?? String(DEFAULT_SYNC_OPTIONS.concurrency), '--concurrency');
     const timeoutMs = parseValue(durationSchema, stringOption(input, 'timeout') ?? `${DEFAULT_SYNC_OPTIONS.clusterTimeoutMs / 1000}s`, '--timeout');
     if (timeoutMs < 1000) throw new UsageError('--timeout must be at least 1s');
-    const debounceRaw = stringOption(input, 'refresh-debounce') ?? (io.env.REFRESH_DEBOUNCE_SECONDS || undefined);
-    const refreshDebounceSeconds = debounceRaw === undefined ? undefined : parseValue(secondsSchema, debounceRaw, '--refresh-debounce');
+    const debounceRaw = stringOption(input, 'refresh-debounce');
+    if (debounceRaw !== undefined) parseValue(secondsSchema, debounceRaw, '--refresh-debounce');
+    // the flags set the same settings the Lambda reads from its environment, parsed by the same schema
+    const settings = parseConfig(syncRunConfigSchema, {
+      ...io.env,
+      SYNC_CONCURRENCY: String(concurrency),
+      ...(debounceRaw !== undefined ? { REFRESH_DEBOUNCE_SECONDS: debounceRaw } : {}),
+    });
     const location = tableLocation(input, io.env);
 
     return withTable(location, async ({ store }) => {
@@ -54,12 +62,7 @@ export const syncCommand: Command = {
         now: () => io.now(),
         elapsed: () => performance.now(),
         newRunId: () => `cli-${io.randomBytes(8).toString('hex')}`,
-        options: {
-          ...DEFAULT_SYNC_OPTIONS,
-          concurrency,
-          clusterTimeoutMs: timeoutMs,
-          writeBack: { ...DEFAULT_SYNC_OPTIONS.writeBack, refreshDebounceSeconds },
-        },
+        options: { ...syncOptions(settings), clusterTimeoutMs: timeoutMs },
       });
       const stop = new AbortController();
       void io.untilStopped().then(() => stop.abort());

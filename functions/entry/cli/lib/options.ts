@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { clusterIdSchema } from '../../../core/records.ts';
+import { baseConfigSchema, parseConfig, tableClientOf } from '../../config.ts';
 import { parseValue, stringOption, type CommandInput, type OptionDef } from './command.ts';
 import { UsageError } from './errors.ts';
 import type { TableLocation } from '../../../adapters/dynamodb/table-access.ts';
@@ -19,13 +20,28 @@ export const OUTPUT_OPTION: Record<string, OptionDef> = {
 const endpointSchema = z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' });
 const tableNameSchema = z.string().regex(/^[a-zA-Z0-9_.-]{3,255}$/, 'expected a DynamoDB table name (3-255 of a-z A-Z 0-9 _ . -)');
 
-/** Where the table is: options first, then the environment, then the defaults. */
+/**
+ * Where the table is: options first, then the environment, then the defaults, as the functions' shared
+ * configuration schema reads them (the flags are its variables).
+ */
 export function tableLocation(input: CommandInput, env: Record<string, string | undefined>, useEnvEndpoint = true): TableLocation {
   const endpoint = stringOption(input, 'endpoint') ?? (useEnvEndpoint ? nonEmpty(env.DYNAMODB_ENDPOINT) : undefined);
+  const tableName = stringOption(input, 'table') ?? nonEmpty(env.TABLE_NAME);
+  if (tableName !== undefined) parseValue(tableNameSchema, tableName, '--table');
+  if (endpoint !== undefined) parseValue(endpointSchema, endpoint, '--endpoint');
+  const config = parseConfig(baseConfigSchema.pick({ TABLE_NAME: true, DYNAMODB_ENDPOINT: true, AWS_REGION: true, AWS_ACCESS_KEY_ID: true, AWS_PROFILE: true }), {
+    AWS_ACCESS_KEY_ID: env.AWS_ACCESS_KEY_ID,
+    AWS_PROFILE: env.AWS_PROFILE,
+    TABLE_NAME: tableName,
+    DYNAMODB_ENDPOINT: endpoint,
+    AWS_REGION: stringOption(input, 'region') ?? nonEmpty(env.AWS_REGION) ?? nonEmpty(env.AWS_DEFAULT_REGION),
+  });
+  const client = tableClientOf(config);
   return {
-    tableName: parseValue(tableNameSchema, stringOption(input, 'table') ?? nonEmpty(env.TABLE_NAME) ?? 'tokengate', '--table'),
-    region: stringOption(input, 'region') ?? nonEmpty(env.AWS_REGION) ?? nonEmpty(env.AWS_DEFAULT_REGION) ?? 'us-east-1',
-    ...(endpoint !== undefined ? { endpoint: parseValue(endpointSchema, endpoint, '--endpoint') } : {}),
+    tableName: config.TABLE_NAME,
+    region: client.region,
+    ...(client.endpoint !== undefined ? { endpoint: client.endpoint } : {}),
+    localCredentials: client.localCredentials,
   };
 }
 

@@ -26,7 +26,7 @@ describe('startEmbeddedDynamoDb', () => {
     const port = await freePort();
     const db = await startEmbeddedDynamoDb({ port });
     expect(db.endpoint).toBe(`http://127.0.0.1:${port}`);
-    const table = openTable({ endpoint: db.endpoint, region: 'us-east-1', tableName: 'tokengate' });
+    const table = openTable({ endpoint: db.endpoint, region: 'us-east-1', tableName: 'tokengate', localCredentials: true });
     const started = performance.now();
     expect(await table.ensureTable()).toBe(true);
     expect(await table.ensureTable()).toBe(false);
@@ -39,8 +39,8 @@ describe('startEmbeddedDynamoDb', () => {
 
   it('keeps the data of separate instances apart', async () => {
     const [a, b] = await Promise.all([startEmbeddedDynamoDb(), startEmbeddedDynamoDb()]);
-    const tableA = openTable({ endpoint: a.endpoint, region: 'us-east-1', tableName: 'tokengate' });
-    const tableB = openTable({ endpoint: b.endpoint, region: 'us-east-1', tableName: 'tokengate' });
+    const tableA = openTable({ endpoint: a.endpoint, region: 'us-east-1', tableName: 'tokengate', localCredentials: true });
+    const tableB = openTable({ endpoint: b.endpoint, region: 'us-east-1', tableName: 'tokengate', localCredentials: true });
     await tableA.ensureTable();
     await expect(tableB.store.listClusters()).rejects.toMatchObject({ name: 'ResourceNotFoundException' });
     tableA.close();

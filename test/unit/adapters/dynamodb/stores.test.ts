@@ -10,7 +10,7 @@ import { TableOperations } from '../../../../functions/adapters/dynamodb/table-o
 import { MalformedRecordError, StoreUnavailableError } from '../../../../functions/core/errors.ts';
 import { tokenRecord } from '../../../support/fakes.ts';
 
-const client = createDocumentClient({ region: 'us-east-1', endpoint: 'http://127.0.0.1:1' });
+const client = createDocumentClient({ region: 'us-east-1', endpoint: 'http://127.0.0.1:1' , localCredentials: true});
 const sdk = mockClient(DynamoDBDocumentClient);
 const operations = new TableOperations(client, 'tokengate', async () => undefined);
 const store = new DynamoDbReviewStore(operations, 1000);

@@ -2,7 +2,8 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { partitionOf } from '../../../../functions/adapters/dynamodb/rows.ts';
 import { reviewToken } from '../../../../functions/services/review-token.ts';
 import { ClusterUnreachableError } from '../../../../functions/core/ports/cluster-source.ts';
-import { createSyncer, DEFAULT_SYNC_OPTIONS, type SyncOptions, type SyncStore } from '../../../../functions/services/sync/sync.ts';
+import { DEFAULT_SYNC_OPTIONS } from '../../../../functions/entry/sync/config.ts';
+import { createSyncer, type SyncOptions, type SyncStore } from '../../../../functions/services/sync/sync.ts';
 import { CapturingLog, CapturingMetrics } from '../../../support/fakes.ts';
 import { cat, cua, FakeClusterSource, HASH_C, HASH_D, SECRET_C, SECRET_D } from '../../../support/fake-cluster-source.ts';
 import { openSyncTable, syncStoreMethods, type SyncTable } from '../../../support/sync-table.ts';
