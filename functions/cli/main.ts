@@ -3,6 +3,7 @@ import { ConfigError } from '../shared/config.ts';
 import { StoreUnavailableError } from '../shared/errors.ts';
 import { ConflictError, MalformedRowError } from '../shared/dynamodb-store.ts';
 import { commandHelp, parseCommandArgs, type Command } from './command.ts';
+import { certsCreateCommand } from './commands/certs.ts';
 import { clustersAddCommand, clustersListCommand, clustersRemoveCommand, clustersRotateCommand } from './commands/clusters.ts';
 import { importCommand } from './commands/import.ts';
 import { reviewCommand } from './commands/review.ts';
@@ -32,6 +33,7 @@ export const COMMANDS: Command[] = [
   tokensListCommand,
   tokensRevokeCommand,
   reviewCommand,
+  certsCreateCommand,
 ];
 
 /** Picks the command named by the leading words of argv (`clusters add …`), with the rest as its arguments. */
