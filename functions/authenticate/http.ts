@@ -1,6 +1,7 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { BadRequestError, HttpError, MethodNotAllowedError, NotFoundError, PayloadTooLargeError } from '../shared/errors.ts';
 import type { Log } from '../shared/telemetry.ts';
+import { errorBody } from './error-body.ts';
 
 /** Largest TokenReview body we read (a token is at most a few KiB). */
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -57,15 +58,15 @@ export function jsonReply(statusCode: number, body: object): APIGatewayProxyStru
 
 /**
  * The one place where errors become replies. Known errors keep their status and safe message; anything
- * else is logged and answered 500 so the apiserver retries. The body shape is fixed.
+ * else is logged and answered 500 so the apiserver retries. The body is `errorBody`'s.
  */
 export function toErrorReply(error: unknown, log: Log, context: Record<string, unknown>): APIGatewayProxyStructuredResultV2 {
   if (error instanceof HttpError) {
     const cause = error.cause instanceof Error ? `${error.cause.name}: ${error.cause.message}` : undefined;
     const level = error.status >= 500 ? 'error' : 'warn';
     log[level]('request failed', { ...context, status: error.status, reason: error.message, ...(cause ? { cause } : {}) });
-    return jsonReply(error.status, { error: { code: error.status, message: error.message } });
+    return jsonReply(error.status, errorBody(error.status, error.message));
   }
   log.error('unexpected error', { ...context, error: error instanceof Error ? `${error.name}: ${error.message}` : 'unknown' });
-  return jsonReply(500, { error: { code: 500, message: 'internal error' } });
+  return jsonReply(500, errorBody(500, 'internal error'));
 }

@@ -3,6 +3,7 @@ import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Serv
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { errorBody } from '../authenticate/error-body.ts';
 import { MAX_BODY_BYTES } from '../authenticate/http.ts';
 import { checkClientCert, httpsServerOptions, type GatewayClientCert, type LocalTlsOptions } from './tls.ts';
 
@@ -205,7 +206,7 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
     const work = serve(request, response).catch((error: unknown) => {
       if (request.destroyed && !request.complete) return; // the client went away mid-upload: nobody to answer
       options.onHandlerError?.(error);
-      if (!response.headersSent) writeJson(response, 500, { error: { code: 500, message: 'internal error' } });
+      if (!response.headersSent) writeJson(response, 500, errorBody(500, 'internal error'));
       else response.destroy();
     });
     inFlight.add(work);
@@ -286,7 +287,7 @@ function refuseTooLarge(request: IncomingMessage, response: ServerResponse): voi
   });
   request.resume();
   response.setHeader('connection', 'close');
-  writeJson(response, 413, { error: { code: 413, message: `request body exceeds ${MAX_BODY_BYTES} bytes` } });
+  writeJson(response, 413, errorBody(413, `request body exceeds ${MAX_BODY_BYTES} bytes`));
 }
 
 function writeJson(response: ServerResponse, status: number, body: object): void {
