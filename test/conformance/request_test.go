@@ -40,7 +40,9 @@ func TestTheClientsURLQueryAndHeadersReachTheAuthenticateRoute(t *testing.T) {
 					t.Errorf("header %s: %q, want %q", name, got, want)
 				}
 			}
-			t.Logf("User-Agent: %q", ex.header.Get("User-Agent"))
+			if ua := ex.header.Get("User-Agent"); ua != "" {
+				t.Errorf("User-Agent %q set by client-go; on this path it sets none and Go sends its default", ua)
+			}
 			var sent tokenReviewJSON
 			mustUnmarshal(t, ex.requestBody, &sent)
 			if sent.APIVersion != "authentication.k8s.io/"+version || sent.Kind != "TokenReview" {
