@@ -334,7 +334,9 @@ export function violations(world: World, request: HostileRequest, reply: Reply, 
   const user = expectedUser(world, request);
   if (reply.statusCode !== 200) {
     const ok =
-      json !== null && typeof json === 'object' && Object.keys(json).join() === 'error' &&
+      // A metav1.Status (what the webhook client decodes and logs) carrying our own error object too.
+      json !== null && typeof json === 'object' && Object.keys(json).sort().join() === 'apiVersion,code,error,kind,message,metadata,reason,status' &&
+      json.kind === 'Status' && json.status === 'Failure' && json.code === reply.statusCode && json.message === json.error?.message &&
       Object.keys(json.error ?? {}).sort().join() === 'code,message' && json.error.code === reply.statusCode &&
       typeof json.error.message === 'string' && json.error.message.length < 200;
     if (!ok) problems.push(`error body shape ${reply.body.slice(0, 200)}`);

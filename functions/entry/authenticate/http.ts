@@ -1,7 +1,8 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { StoreUnavailableError, UnauthorizedError, describeError } from '../../core/errors.ts';
-import { BadRequestError, HttpError, MethodNotAllowedError, NotFoundError, PayloadTooLargeError } from './http-errors.ts';
 import type { Log } from '../../core/ports/telemetry.ts';
+import { errorBody } from './error-body.ts';
+import { BadRequestError, HttpError, MethodNotAllowedError, NotFoundError, PayloadTooLargeError } from './http-errors.ts';
 
 /** Largest TokenReview body we read (a token is at most a few KiB). */
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -67,7 +68,7 @@ function statusOf(error: unknown): number | undefined {
 
 /**
  * The one place where errors become replies. Known errors keep their status and safe message; anything
- * else is logged and answered 500 so the apiserver retries. The body shape is fixed.
+ * else is logged and answered 500 so the apiserver retries. The body is `errorBody`'s.
  */
 export function toErrorReply(error: unknown, log: Log, context: Record<string, unknown>): APIGatewayProxyStructuredResultV2 {
   const status = statusOf(error);
@@ -75,8 +76,8 @@ export function toErrorReply(error: unknown, log: Log, context: Record<string, u
     const cause = error.cause instanceof Error ? describeError(error.cause) : undefined;
     const level = status >= 500 ? 'error' : 'warn';
     log[level]('request failed', { ...context, status, reason: error.message, ...(cause ? { cause } : {}) });
-    return jsonReply(status, { error: { code: status, message: error.message } });
+    return jsonReply(status, errorBody(status, error.message));
   }
   log.error('unexpected error', { ...context, error: describeError(error) });
-  return jsonReply(500, { error: { code: 500, message: 'internal error' } });
+  return jsonReply(500, errorBody(500, 'internal error'));
 }

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { ConfigError } from '../config.ts';
 import { ConflictError, MalformedRecordError, StoreUnavailableError } from '../../core/errors.ts';
+import { certsCreateCommand } from './commands/certs.ts';
 import { commandHelp, parseCommandArgs, type Command } from './lib/command.ts';
 import { clustersAddCommand, clustersListCommand, clustersRemoveCommand, clustersRotateCommand } from './commands/clusters.ts';
 import { importCommand } from './commands/import.ts';
@@ -31,6 +32,7 @@ export const COMMANDS: Command[] = [
   tokensListCommand,
   tokensRevokeCommand,
   reviewCommand,
+  certsCreateCommand,
 ];
 
 /** Picks the command named by the leading words of argv (`clusters add …`), with the rest as its arguments. */

@@ -1,8 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { errorBody } from '../authenticate/error-body.ts';
 import { MAX_BODY_BYTES } from '../authenticate/http.ts';
+import { checkClientCert, httpsServerOptions, type GatewayClientCert, type LocalTlsOptions } from './tls.ts';
 
 export type ApiHandler = (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>;
 
@@ -20,6 +23,8 @@ export interface RequestInfo {
   headers: IncomingHttpHeaders;
   httpVersion: string;
   remoteAddress: string;
+  /** The verified TLS client certificate, as API Gateway's mutual TLS passes it on. */
+  clientCert?: GatewayClientCert;
 }
 
 export interface EventContext {
@@ -97,6 +102,7 @@ export function toApiGatewayEvent(request: RequestInfo, body: Buffer, context: E
       },
       requestId: context.requestId,
       routeKey,
+      ...(request.clientCert ? { authentication: { clientCert: request.clientCert } } : {}),
       stage: '$default',
       time: requestTime(context.now),
       timeEpoch: context.now.getTime(),
@@ -160,10 +166,23 @@ export interface LocalServerOptions {
   requestId?: () => string;
   /** Told about a handler that threw instead of answering (a defect: handlers map their own errors). */
   onHandlerError?: (error: unknown) => void;
+  /** HTTPS instead of HTTP; with a client CA, mutual TLS (a missing or untrusted client certificate: 403). */
+  tls?: LocalTlsOptions;
+  /** Told about each answered request, before its answer is sent (an access log; never bodies or headers). */
+  onRequest?: (record: AccessRecord) => void;
+}
+
+/** One answered request: what an access log line shows. */
+export interface AccessRecord {
+  method: string;
+  /** Path and query string as sent. */
+  url: string;
+  status: number;
+  durationMs: number;
 }
 
 export interface LocalServer {
-  /** `http://127.0.0.1:<port>`, without a trailing slash. */
+  /** `http://127.0.0.1:<port>` (`https://` with TLS), without a trailing slash. */
   url: string;
   port: number;
   /** Stops accepting, lets in-flight requests finish (briefly), then closes every connection. */
@@ -183,20 +202,33 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
   const requestId = options.requestId ?? randomUUID;
   const inFlight = new Set<Promise<void>>();
 
-  const server = createServer((request, response) => {
+  const listener = (request: IncomingMessage, response: ServerResponse) => {
     const work = serve(request, response).catch((error: unknown) => {
       if (request.destroyed && !request.complete) return; // the client went away mid-upload: nobody to answer
       options.onHandlerError?.(error);
-      if (!response.headersSent) writeJson(response, 500, { error: { code: 500, message: 'internal error' } });
+      if (!response.headersSent) writeJson(response, 500, errorBody(500, 'internal error'));
       else response.destroy();
     });
     inFlight.add(work);
     void work.finally(() => inFlight.delete(work));
-  });
+  };
+  const server = options.tls ? createHttpsServer(httpsServerOptions(options.tls), listener) : createServer(listener);
 
   async function serve(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const started = performance.now();
+    const answered = (status: number) =>
+      options.onRequest?.({ method: request.method ?? 'GET', url: request.url ?? '/', status, durationMs: Math.round(performance.now() - started) });
+    const certificate = checkClientCert(request.socket, options.tls);
+    if (certificate.kind === 'forbidden') {
+      // API Gateway refuses a missing or untrusted client certificate itself; Lambda never sees the request.
+      request.resume();
+      answered(403);
+      writeJson(response, 403, { message: 'Forbidden' });
+      return;
+    }
     const body = await readBody(request, MAX_BODY_BYTES);
     if (body === 'too-large') {
+      answered(413);
       refuseTooLarge(request, response);
       return;
     }
@@ -207,11 +239,13 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
         headers: request.headers,
         httpVersion: request.httpVersion,
         remoteAddress: request.socket.remoteAddress ?? '127.0.0.1',
+        ...(certificate.kind === 'verified' ? { clientCert: certificate.clientCert } : {}),
       },
       body,
       { now: now(), requestId: requestId() },
     );
     const result = await options.handler(event);
+    answered(result.statusCode ?? 200);
     writeResult(response, result, event.requestContext.requestId);
   }
 
@@ -227,7 +261,7 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
   let closing: Promise<void> | undefined;
 
   return {
-    url: `http://${host}:${address.port}`,
+    url: `${options.tls ? 'https' : 'http'}://${host}:${address.port}`,
     port: address.port,
     close() {
       closing ??= (async () => {
@@ -253,7 +287,7 @@ function refuseTooLarge(request: IncomingMessage, response: ServerResponse): voi
   });
   request.resume();
   response.setHeader('connection', 'close');
-  writeJson(response, 413, { error: { code: 413, message: `request body exceeds ${MAX_BODY_BYTES} bytes` } });
+  writeJson(response, 413, errorBody(413, `request body exceeds ${MAX_BODY_BYTES} bytes`));
 }
 
 function writeJson(response: ServerResponse, status: number, body: object): void {

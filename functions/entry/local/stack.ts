@@ -2,7 +2,8 @@ import { handlerFromEnvironment, type AuthenticateHandler } from '../authenticat
 import { openTable, type TableAccess } from '../../adapters/dynamodb/table-access.ts';
 import { noMetrics, type Log, type MetricsSink } from '../../core/ports/telemetry.ts';
 import { startEmbeddedDynamoDb, type EmbeddedDynamoDb } from '../../adapters/dynamodb/embedded.ts';
-import { startLocalServer, type LocalServer } from './server.ts';
+import { startLocalServer, type AccessRecord, type LocalServer } from './server.ts';
+import type { LocalTlsOptions } from './tls.ts';
 
 export interface LocalApiOptions {
   /** Interface of the API (and of the embedded DynamoDB); loopback by default. */
@@ -22,6 +23,10 @@ export interface LocalApiOptions {
   log?: Log;
   metrics?: MetricsSink;
   onHandlerError?: (error: unknown) => void;
+  /** HTTPS; with a client CA also mutual TLS, which turns on the handler's CLIENT_CERT_REQUIRED check. */
+  tls?: LocalTlsOptions;
+  /** Told about each answered request (the local server's access log). */
+  onRequest?: (record: AccessRecord) => void;
 }
 
 export interface LocalApi {
@@ -60,10 +65,18 @@ export async function startLocalApi(options: LocalApiOptions): Promise<LocalApi>
         AWS_REGION: options.region,
         DYNAMODB_ENDPOINT: endpoint,
         CACHE_TTL_SECONDS: String(options.cacheTtlSeconds),
+        ...(options.tls?.clientCaPem !== undefined ? { CLIENT_CERT_REQUIRED: 'true' } : {}),
       },
       { metrics: options.metrics ?? noMetrics, ...(options.log ? { log: options.log } : {}) },
     );
-    server = await startLocalServer({ handler, host, port: options.port, onHandlerError: options.onHandlerError });
+    server = await startLocalServer({
+      handler,
+      host,
+      port: options.port,
+      onHandlerError: options.onHandlerError,
+      ...(options.tls ? { tls: options.tls } : {}),
+      ...(options.onRequest ? { onRequest: options.onRequest } : {}),
+    });
   } catch (error) {
     await server?.close();
     table?.close();

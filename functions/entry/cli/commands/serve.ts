@@ -1,7 +1,9 @@
 import { z } from 'zod';
 import { startLocalApi } from '../../local/stack.ts';
-import { parseValue, stringOption, type Command } from '../lib/command.ts';
+import type { AccessRecord } from '../../local/server.ts';
+import { flag, parseValue, stringOption, type Command } from '../lib/command.ts';
 import { portSchema, tableLocation, TABLE_OPTIONS } from '../lib/options.ts';
+import { accessLine, TLS_OPTIONS, tlsOptions } from './serve-tls.ts';
 
 const cacheTtlSchema = z.coerce
   .number({ error: 'expected whole seconds' })
@@ -28,9 +30,16 @@ export const serveCommand: Command = {
     'cache-ttl': { type: 'string', value: 'SECONDS', description: 'decision cache TTL (env CACHE_TTL_SECONDS; default 10; 0 disables)' },
     ...TABLE_OPTIONS,
     endpoint: { type: 'string', value: 'URL', description: 'use this DynamoDB instead of an embedded one' },
+    ...TLS_OPTIONS,
+    'access-log': { type: 'boolean', description: 'print one line per request on stderr: method, path?query, status, ms' },
   },
   positionals: { min: 0, max: 0 },
-  examples: ['tokengate serve', 'tokengate serve --port 9000 --cache-ttl 0', 'tokengate serve --endpoint http://127.0.0.1:8000'],
+  examples: [
+    'tokengate serve',
+    'tokengate serve --port 9000 --cache-ttl 0',
+    'tokengate serve --endpoint http://127.0.0.1:8000',
+    'tokengate certs create --dir pki --client c-local && tokengate serve --tls-cert pki/server.pem --tls-key pki/server-key.pem --client-ca pki/ca.pem',
+  ],
   async run(input, io) {
     const location = tableLocation(input, io.env, false);
     const host = stringOption(input, 'host') ?? '127.0.0.1';
@@ -39,6 +48,7 @@ export const serveCommand: Command = {
     const dynamoDbPort = dynamoRaw === undefined ? 0 : parseValue(portSchema, dynamoRaw, '--dynamodb-port');
     const cacheTtlSeconds = parseValue(cacheTtlSchema, stringOption(input, 'cache-ttl') ?? io.env.CACHE_TTL_SECONDS ?? '10', '--cache-ttl');
 
+    const tls = await tlsOptions(input, io);
     const api = await startLocalApi({
       host,
       port,
@@ -48,6 +58,8 @@ export const serveCommand: Command = {
       region: location.region,
       cacheTtlSeconds,
       environment: io.env,
+      ...(tls ? { tls } : {}),
+      ...(flag(input, 'access-log') ? { onRequest: (record: AccessRecord) => io.stderr(accessLine(record)) } : {}),
       onHandlerError: (error) => io.stderr(`handler failed: ${error instanceof Error ? `${error.name}: ${error.message}` : 'unknown error'}\n`),
     });
     const exports = [`export DYNAMODB_ENDPOINT=${api.dynamoEndpoint}`];
@@ -57,6 +69,7 @@ export const serveCommand: Command = {
         `tokengate API       ${api.apiUrl}`,
         `DynamoDB${api.embedded ? ' (embedded)' : '           '} ${api.dynamoEndpoint}  table ${location.tableName}`,
         `decision cache TTL  ${cacheTtlSeconds} s`,
+        ...(tls ? [`TLS                 ${tls.clientCaPem !== undefined ? 'mutual: client certificates must chain to --client-ca and name the cluster (CN)' : 'server certificate only'}`] : []),
         '',
         'Next, in another shell:',
         ...exports.map((line) => `  ${line}`),

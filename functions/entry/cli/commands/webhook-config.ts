@@ -14,6 +14,9 @@ export interface WebhookConfigInput {
   credentialFile?: string;
   /** PEM of a private CA, embedded as certificate-authority-data. */
   certificateAuthorityPem?: string;
+  /** Mutual TLS: PEM certificate (CN = the cluster id) and key, embedded as client-certificate-data/client-key-data. */
+  clientCertificatePem?: string;
+  clientKeyPem?: string;
 }
 
 /** The webhook endpoint of a cluster: the exact URL the apiserver POSTs to (nothing is appended). */
@@ -26,7 +29,13 @@ export function webhookUrl(baseUrl: string, clusterId: string): string {
  * whose server is this cluster's webhook URL, one user carrying the caller credential.
  */
 export function webhookKubeconfig(input: WebhookConfigInput): string {
-  const user = input.credentialFile !== undefined ? { tokenFile: input.credentialFile } : { token: input.credential ?? '' };
+  const base64 = (text: string) => Buffer.from(text, 'utf8').toString('base64');
+  const user = {
+    ...(input.credentialFile !== undefined ? { tokenFile: input.credentialFile } : { token: input.credential ?? '' }),
+    ...(input.clientCertificatePem !== undefined && input.clientKeyPem !== undefined
+      ? { 'client-certificate-data': base64(input.clientCertificatePem), 'client-key-data': base64(input.clientKeyPem) }
+      : {}),
+  };
   const config = {
     apiVersion: 'v1',
     kind: 'Config',
@@ -66,6 +75,8 @@ export const webhookConfigCommand: Command = {
     credential: { type: 'string', value: 'CREDENTIAL', description: 'the webhook credential from clusters add / rotate-credential' },
     'credential-file': { type: 'string', value: 'PATH', description: "path of a file holding the credential, on the apiserver's host" },
     'certificate-authority': { type: 'string', value: 'FILE', description: 'PEM file of a private CA to embed' },
+    'client-certificate': { type: 'string', value: 'FILE', description: 'mutual TLS: PEM client certificate (CN = the cluster id) to embed' },
+    'client-key': { type: 'string', value: 'FILE', description: 'mutual TLS: PEM private key of --client-certificate to embed' },
   },
   positionals: { min: 1, max: 1 },
   examples: [
@@ -88,6 +99,17 @@ export const webhookConfigCommand: Command = {
     if (certificateAuthorityPem !== undefined && !certificateAuthorityPem.includes('-----BEGIN CERTIFICATE-----')) {
       throw new UsageError(`--certificate-authority: ${caFile} is not a PEM certificate`);
     }
+    const clientCertFile = stringOption(input, 'client-certificate');
+    const clientKeyFile = stringOption(input, 'client-key');
+    if ((clientCertFile === undefined) !== (clientKeyFile === undefined)) throw new UsageError('give both --client-certificate and --client-key');
+    const clientCertificatePem = clientCertFile !== undefined ? await io.readText(clientCertFile) : undefined;
+    const clientKeyPem = clientKeyFile !== undefined ? await io.readText(clientKeyFile) : undefined;
+    if (clientCertificatePem !== undefined && !clientCertificatePem.includes('-----BEGIN CERTIFICATE-----')) {
+      throw new UsageError(`--client-certificate: ${clientCertFile} is not a PEM certificate`);
+    }
+    if (clientKeyPem !== undefined && !/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(clientKeyPem)) {
+      throw new UsageError(`--client-key: ${clientKeyFile} is not a PEM private key`);
+    }
     const url = new URL(baseUrl);
     if (url.protocol === 'http:' && !['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname)) {
       io.stderr('warning: plain http: the apiserver would send the credential and every token unencrypted\n');
@@ -101,6 +123,7 @@ export const webhookConfigCommand: Command = {
         baseUrl,
         ...(credentialFile !== undefined ? { credentialFile } : { credential: credential ?? `REPLACE-WITH-THE-CREDENTIAL-OF-${clusterId}` }),
         ...(certificateAuthorityPem !== undefined ? { certificateAuthorityPem } : {}),
+        ...(clientCertificatePem !== undefined && clientKeyPem !== undefined ? { clientCertificatePem, clientKeyPem } : {}),
       }),
     );
     return 0;

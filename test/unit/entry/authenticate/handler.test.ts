@@ -110,7 +110,7 @@ describe('authenticate handler', () => {
     const { handler } = setup();
     const result = await handler(post(tokenReviewBody(TOKEN), headers));
     expect(result.statusCode).toBe(401);
-    expect(parse(result)).toEqual({ error: { code: 401, message: expect.any(String) } });
+    expect(parse(result)).toMatchObject({ error: { code: 401, message: expect.any(String) } });
   });
 
   it('answers 401 for an unknown or malformed cluster id', async () => {

@@ -1,0 +1,71 @@
+package conformance
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestRefusesForeignTokensSilentlyAndTheClientCachesTheRefusal(t *testing.T) {
+	cases := map[string]string{
+		"stale ServiceAccount JWT": staleServiceAccountJWT,
+		"foreign OIDC JWT":         foreignOIDCJWT,
+		"random string":            randomString,
+	}
+	for _, version := range versions {
+		t.Run(version, func(t *testing.T) {
+			client := newWebhookClient(t, gate.kubeconfigs["c-conf"], apiserver{version: version})
+			defer checkWire(t, client.wire)
+			sent := 0
+			for name, token := range cases {
+				for call := 1; call <= 2; call++ {
+					if got := client.authenticate(token); got.kind != "refused" {
+						t.Errorf("%s, call %d: %s, want refused", name, call, got)
+					}
+				}
+				sent++
+				expectRequests(t, client.wire, sent, name+" presented twice within the TTL")
+				if reply := string(client.wire.last().responseBody); strings.Contains(reply, `"error"`) {
+					t.Errorf("%s: reply carries status.error, which the client would not cache: %s", name, reply)
+				}
+			}
+		})
+	}
+}
+
+func TestRefusesFailingRancherTokensWithAReasonThatTheClientDoesNotCache(t *testing.T) {
+	cases := map[string]struct{ token, reason string }{
+		"disabled":     {tokenDisabled, "token disabled"},
+		"expired":      {tokenExpired, "token expired"},
+		"wrong secret": {tokenWrongSecret, "invalid token secret"},
+		// tokengate answers an unknown Rancher-shaped name with status.error (so a token created in Rancher
+		// works as soon as it is synced, instead of being refused from the apiserver's cache for its TTL).
+		"unknown name": {tokenUnknownName, "token not found"},
+	}
+	for _, version := range versions {
+		t.Run(version, func(t *testing.T) {
+			client := newWebhookClient(t, gate.kubeconfigs["c-conf"], apiserver{version: version})
+			defer checkWire(t, client.wire)
+			sent := 0
+			for name, c := range cases {
+				for call := 1; call <= 3; call++ {
+					got := client.authenticate(c.token)
+					sent++
+					// The real client turns authenticated:false with status.error into an error carrying it.
+					if got.kind != "error" || got.err.Error() != c.reason {
+						t.Errorf("%s, call %d: %s, want the error %q", name, call, got, c.reason)
+					}
+				}
+				expectRequests(t, client.wire, sent, name+": one request per call")
+			}
+		})
+	}
+}
+
+func TestRefusesATokenOfThisClusterAtAnotherClustersEndpoint(t *testing.T) {
+	// c-rot has its own credential and certificate; the fixture tokens belong to c-conf only.
+	client := newWebhookClient(t, gate.kubeconfigs["rotation"], apiserver{version: "v1"})
+	defer checkWire(t, client.wire)
+	if got := client.authenticate(tokenSHA3); got.kind != "error" || got.err.Error() != "token not found" {
+		t.Errorf("c-conf's token at c-rot: %s, want the error \"token not found\"", got)
+	}
+}
