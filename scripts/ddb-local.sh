@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The official DynamoDB Local (AWS's own emulator, SPEC §5), so the store and sync suites run on it and not
+# The official DynamoDB Local (AWS's own emulator, docs/reference.md, "Local DynamoDB"), so the store and sync suites run on it and not
 # only on dynalite.
 #
 #   scripts/ddb-local.sh fetch            # cache the jar under .ddb-local/ (and install Java 17 if missing)

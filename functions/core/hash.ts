@@ -38,7 +38,7 @@ export function hashFormat(hash: string): HashFormat | undefined {
 
 /**
  * Checks a token secret against a stored hash in any layout Rancher writes (`$1` scrypt, `$2` SHA-256,
- * `$3` SHA3-512; SPEC §3) or that tokengate issues (`$argon2id$`). Digests are compared in constant time.
+ * `$3` SHA3-512; docs/reference.md, "Hash formats") or that tokengate issues (`$argon2id$`). Digests are compared in constant time.
  * A hash that is malformed or of an unknown layout is `unsupported`, never a match.
  */
 export async function verifySecret(hash: string, secret: string): Promise<HashCheck> {

@@ -1,4 +1,4 @@
-/** Longest bearer token we look at; anything longer is foreign (SPEC §2, issue: over 4 KiB). */
+/** Longest bearer token we look at; anything longer is foreign (docs/reference.md, "What reaches the webhook"). */
 export const MAX_TOKEN_LENGTH = 4096;
 
 /** A Kubernetes object name (DNS-1123 subdomain): what a ClusterAuthToken's metadata.name can be. */

@@ -32,7 +32,7 @@ export function httpEvent(options: {
   };
 }
 
-/** A TokenReview body exactly as the apiserver sends it (SPEC §2). */
+/** A TokenReview body exactly as the apiserver sends it (docs/reference.md, "The webhook contract"). */
 export function tokenReviewBody(token: string, apiVersion: string | undefined = 'authentication.k8s.io/v1beta1'): string {
   return JSON.stringify({
     ...(apiVersion ? { apiVersion } : {}),

@@ -18,7 +18,7 @@ export interface EmbeddedDynamoDb {
 
 /**
  * Starts an in-memory DynamoDB (dynalite, pure Node) for `tokengate serve` and the tests. Tables become
- * ACTIVE at once. It lacks TransactWriteItems and UpdateTimeToLive (SPEC §5), which tokengate does not
+ * ACTIVE at once. It lacks TransactWriteItems and UpdateTimeToLive (docs/reference.md, "Local DynamoDB"), which tokengate does not
  * need to work.
  */
 export async function startEmbeddedDynamoDb(options: EmbeddedDynamoDbOptions = {}): Promise<EmbeddedDynamoDb> {

@@ -54,7 +54,7 @@ export async function ensureTable(client: DynamoDBClient, tableName: string): Pr
         }),
       );
     } catch {
-      // dynalite does not implement UpdateTimeToLive; the table works without it (SPEC §5).
+      // dynalite does not implement UpdateTimeToLive; the table works without it (docs/reference.md, "Local DynamoDB").
     }
   }
   return created;

@@ -1,5 +1,5 @@
 /**
- * Rancher's objects in a downstream cluster's `cattle-system` namespace (SPEC §3), validated at the boundary.
+ * Rancher's objects in a downstream cluster's `cattle-system` namespace (docs/reference.md, "Rancher's objects"), validated at the boundary.
  *
  * Absent fields take Go's zero values, because that is what Rancher's own kube-api-auth sees when it decodes the
  * same JSON (`enabled` absent = false, `hash` absent = "", `groups` absent = []). A field of the wrong type makes

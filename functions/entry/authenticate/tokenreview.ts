@@ -20,7 +20,7 @@ export interface TokenReviewRequest {
 }
 
 /**
- * Validates a TokenReview body as the apiserver sends it (SPEC §2). An absent apiVersion means v1beta1;
+ * Validates a TokenReview body as the apiserver sends it (docs/reference.md, "The webhook contract"). An absent apiVersion means v1beta1;
  * anything that is not JSON, not a TokenReview, or of another apiVersion is a `BadRequestError`.
  */
 export function parseTokenReview(body: string): TokenReviewRequest {

@@ -1,4 +1,5 @@
-import { deriveRecords, mergeSources, planMirror, sourcesFromState, type Derivation, type MirrorPlan, type MirrorSources } from '../../core/mirror.ts';
+import { deriveRecords, mergeSources, sourcesFromState, type Derivation, type MirrorSources } from '../../core/mirror/derive.ts';
+import { planMirror, type MirrorPlan } from '../../core/mirror/plan.ts';
 import type { MirrorStore } from '../../core/ports/mirror-store.ts';
 import { applyMirrorPlan } from '../mirror/apply.ts';
 

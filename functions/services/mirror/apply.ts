@@ -1,5 +1,5 @@
 import pLimit from 'p-limit';
-import type { MirrorPlan } from '../../core/mirror.ts';
+import type { MirrorPlan } from '../../core/mirror/plan.ts';
 import type { MirrorStore } from '../../core/ports/mirror-store.ts';
 
 export interface ApplyOptions {

@@ -1,6 +1,7 @@
 import pLimit from 'p-limit';
 import { describeError } from '../../core/errors.ts';
-import { deriveRecords, planMirror, sourcesFromState, type MirrorSources } from '../../core/mirror.ts';
+import { deriveRecords, sourcesFromState, type MirrorSources } from '../../core/mirror/derive.ts';
+import { planMirror } from '../../core/mirror/plan.ts';
 import type { SyncStore } from '../../core/ports/mirror-store.ts';
 import type { ClusterRecord, ClusterState, LastSync, SyncLease } from '../../core/records.ts';
 import type { Log, MetricsSink } from '../../core/ports/telemetry.ts';

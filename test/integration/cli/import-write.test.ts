@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deriveRecords, planMirror, type MirrorPlan, type MirrorSources } from '../../../functions/core/mirror.ts';
+import { deriveRecords, type MirrorSources } from '../../../functions/core/mirror/derive.ts';
+import { planMirror, type MirrorPlan } from '../../../functions/core/mirror/plan.ts';
 import { applyMirrorPlan } from '../../../functions/services/mirror/apply.ts';
 import { startLocalStack, type LocalStack } from '../../support/local-stack.ts';
 

@@ -6,7 +6,7 @@ import { runCli, startLocalStack, type LocalStack } from '../../support/local-st
 const fixture = (path: string) => fileURLToPath(new URL(`../../fixtures/${path}`, import.meta.url));
 const RANCHER_FILES = ['rancher/clusterauthtokens.yaml', 'rancher/clusteruserattributes.yaml', 'rancher/secrets.yaml'].map(fixture);
 
-/** Rancher's public vectors (SPEC §3) behind the fixtures' tokens. */
+/** Rancher's public vectors (docs/reference.md, "Rancher's objects") behind the fixtures' tokens. */
 const ON_TOKEN = `kubeconfig-u-abc12xyz:${'d'.repeat(54)}`;
 const IN_SECRET = `kubeconfig-user-gc4s9.c-cn2rq:${'c'.repeat(54)}`;
 const DISABLED = `token-5hq2k:${'c'.repeat(54)}`;

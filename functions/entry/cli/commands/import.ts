@@ -1,4 +1,5 @@
-import type { Derivation, MirrorPlan } from '../../../core/mirror.ts';
+import type { Derivation } from '../../../core/mirror/derive.ts';
+import type { MirrorPlan } from '../../../core/mirror/plan.ts';
 import { importObjects } from '../../../services/admin/import-objects.ts';
 import { flag, type Command } from '../lib/command.ts';
 import { CliError } from '../lib/errors.ts';

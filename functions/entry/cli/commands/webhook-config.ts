@@ -25,7 +25,7 @@ export function webhookUrl(baseUrl: string, clusterId: string): string {
 }
 
 /**
- * The kubeconfig that `--authentication-token-webhook-config-file` points at (SPEC §2): one cluster
+ * The kubeconfig that `--authentication-token-webhook-config-file` points at (docs/reference.md, "The webhook contract"): one cluster
  * whose server is this cluster's webhook URL, one user carrying the caller credential.
  */
 export function webhookKubeconfig(input: WebhookConfigInput): string {

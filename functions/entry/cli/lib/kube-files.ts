@@ -5,7 +5,7 @@ import {
   parseHashSecret,
   type RejectedObject,
 } from '../../../adapters/kubernetes/rancher-objects.ts';
-import type { MirrorSources } from '../../../core/mirror.ts';
+import type { MirrorSources } from '../../../core/mirror/derive.ts';
 
 /** An object read from a file, with where it came from (for messages). */
 export interface FileObject {

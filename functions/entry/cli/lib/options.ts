@@ -41,7 +41,7 @@ export function tableLocation(input: CommandInput, env: Record<string, string | 
     tableName: config.TABLE_NAME,
     region: client.region,
     ...(client.endpoint !== undefined ? { endpoint: client.endpoint } : {}),
-    localCredentials: client.localCredentials,
+    ...(client.localCredentials ? { localCredentials: true } : {}),
   };
 }
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { clusterFromItem, clusterItemOf, itemOf, parseSortKey, tokenFromItem, userFromItem } from '../../../../functions/adapters/dynamodb/rows.ts';
-import { deriveRecords } from '../../../../functions/core/mirror.ts';
+import { deriveRecords } from '../../../../functions/core/mirror/derive.ts';
 import { newCluster } from '../../../../functions/core/records.ts';
 import { tokenRecord } from '../../../support/fakes.ts';
 

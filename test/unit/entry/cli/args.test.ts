@@ -79,6 +79,7 @@ describe('tableLocation', () => {
       tableName: 'env-table',
       region: 'eu-west-1',
       endpoint: 'http://127.0.0.1:1',
+      localCredentials: true,
     });
     expect(
       tableLocation(input({ endpoint: 'http://127.0.0.1:2', table: 'opt-table', region: 'eu-central-1' }), {
@@ -86,7 +87,15 @@ describe('tableLocation', () => {
         TABLE_NAME: 'env-table',
         AWS_REGION: 'eu-west-1',
       }),
-    ).toEqual({ tableName: 'opt-table', region: 'eu-central-1', endpoint: 'http://127.0.0.1:2' });
+    ).toEqual({ tableName: 'opt-table', region: 'eu-central-1', endpoint: 'http://127.0.0.1:2', localCredentials: true });
+  });
+
+  it('signs a local endpoint with placeholder credentials only when no AWS credentials are configured', () => {
+    const local = { DYNAMODB_ENDPOINT: 'http://127.0.0.1:1' };
+    expect(tableLocation(input({}), local)).toMatchObject({ localCredentials: true });
+    expect(tableLocation(input({}), { ...local, AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE' })).not.toHaveProperty('localCredentials');
+    expect(tableLocation(input({}), { ...local, AWS_PROFILE: 'dev' })).not.toHaveProperty('localCredentials');
+    expect(tableLocation(input({}), {})).not.toHaveProperty('localCredentials');
   });
 
   it('ignores DYNAMODB_ENDPOINT when told to (serve starts its own store)', () => {

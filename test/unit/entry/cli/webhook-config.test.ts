@@ -6,7 +6,7 @@ import { runCli } from '../../../support/local-stack.ts';
 const CREDENTIAL = `tgc_abcdefghij_${'A'.repeat(43)}`;
 
 describe('webhookKubeconfig', () => {
-  it("is the kubeconfig of SPEC §2, pointing at the cluster's authenticate URL", () => {
+  it("is the kubeconfig of docs/reference.md ('The webhook kubeconfig'), pointing at the cluster's authenticate URL", () => {
     const config = parse(
       webhookKubeconfig({ clusterId: 'c-m-abc12xyz', baseUrl: 'https://abc.execute-api.eu-west-1.amazonaws.com', credential: CREDENTIAL }),
     );

@@ -1,17 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import {
-  canonicalJson,
-  deriveRecords,
-  mergeSources,
-  planMirror,
-  sourcesFromState,
-  type MirrorSources,
-  type SecretSource,
-  type TokenSource,
-  type UserSource,
-} from '../../../functions/core/mirror.ts';
-import { refOf, type ClusterState, type MirroredRecord, type RecordRef, type TokenRecord, type Versioned } from '../../../functions/core/records.ts';
+import { canonicalJson, deriveRecords, mergeSources, sourcesFromState, type MirrorSources, type SecretSource, type TokenSource, type UserSource } from '../../../../functions/core/mirror/derive.ts';
+import { planMirror } from '../../../../functions/core/mirror/plan.ts';
+import { refOf, type ClusterState, type MirroredRecord, type RecordRef, type TokenRecord, type Versioned } from '../../../../functions/core/records.ts';
 
 const HASH_ON_TOKEN = '$3:1:uFrxm43ggfw:zsN1zEFC7SvABTdR58o7yjIqfrI4cQ/HSYz3jBwwVnx5X+/ph4etGDIU9dvIYuy1IvnYUVe6a/Ar95xE+gfjhA';
 const HASH_IN_SECRET = '$3:1:GepdvExsvzA:JXMHpXDZqtU5zNh5y5HB8KmLKbHc2VdeuxQo6CTlLhyNifaYhJTnb+4Rf+xpnbsfd8tIlQ0ZgIi2edJrm9CpoA';
