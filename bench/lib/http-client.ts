@@ -95,7 +95,7 @@ export class Connection {
   }
 }
 
-/** The bytes of one POST, as the apiserver's webhook client sends it (SPEC §2). */
+/** The bytes of one POST, as the apiserver's webhook client sends it (docs/reference.md, "The webhook contract"). */
 export function postBytes(host: string, path: string, headers: Record<string, string>, body: string): Buffer {
   const lines = [
     `POST ${path} HTTP/1.1`,
