@@ -4,10 +4,13 @@ import {
   ResourceInUseException,
   ResourceNotFoundException,
   UpdateTimeToLiveCommand,
+  waitUntilTableExists,
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
 import { TTL_ATTRIBUTE } from './rows.ts';
 
+/** How long `ensureTable` waits for a new table to become ACTIVE (DynamoDB takes seconds; local stores none). */
+const TABLE_WAIT_SECONDS = 120;
 
 /**
  * Creates the token table if it does not exist and waits until it is active. The key schema matches
@@ -40,11 +43,8 @@ export async function ensureTable(client: DynamoDBClient, tableName: string): Pr
       if (!(createError instanceof ResourceInUseException)) throw createError;
     }
   }
-  for (let attempt = 0; attempt < 100; attempt += 1) {
-    const description = await client.send(new DescribeTableCommand({ TableName: tableName }));
-    if (description.Table?.TableStatus === 'ACTIVE') break;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+  // the SDK's waiter: throws when the table is not ACTIVE in time, instead of carrying on with a table that is not there
+  await waitUntilTableExists({ client, maxWaitTime: TABLE_WAIT_SECONDS, minDelay: 1, maxDelay: 2 }, { TableName: tableName });
   if (created) {
     try {
       await client.send(
