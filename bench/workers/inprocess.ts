@@ -77,7 +77,7 @@ try {
 
   // The store exactly as handlerFromEnvironment builds it, shared so that a fresh handler (a cold
   // cache) does not also mean fresh TCP connections.
-  const client = createDocumentClient({ region: REGION, endpoint });
+  const client = createDocumentClient({ region: REGION, endpoint, localCredentials: true });
   const store = new DynamoDbReviewStore(new TableOperations(client, tableName), 1000);
   const environment = { TABLE_NAME: tableName, AWS_REGION: REGION, DYNAMODB_ENDPOINT: endpoint, CACHE_TTL_SECONDS: '10' };
   const lambdaHandler = (): AuthenticateHandler => handlerFromEnvironment(environment, { store });
