@@ -1,11 +1,11 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createAuthenticator, DEFAULT_AUTHENTICATOR_OPTIONS } from '../../../../functions/services/authenticate/authenticator.ts';
 import { handlerFromEnvironment, makeHandler } from '../../../../functions/entry/authenticate/handler.ts';
 import { ConfigError } from '../../../../functions/entry/config.ts';
 import { StoreUnavailableError } from '../../../../functions/core/errors.ts';
+import { authenticatorFixture } from '../../../support/authenticator.ts';
 import { registeredCluster } from '../../../support/clusters.ts';
 import { httpEvent, tokenReviewBody } from '../../../support/events.ts';
-import { CapturingLog, CapturingMetrics, DEFAULT_SECRET, FakeTokenStore, tokenRecord } from '../../../support/fakes.ts';
+import { DEFAULT_SECRET, FakeTokenStore, tokenRecord } from '../../../support/fakes.ts';
 
 const TOKEN = `kubeconfig-u-alice:${DEFAULT_SECRET}`;
 const PATH = '/v1/clusters/c-abc12/authenticate';
@@ -15,19 +15,11 @@ beforeAll(async () => {
   cluster = await registeredCluster();
 });
 
-function setup() {
-  const store = new FakeTokenStore().putCluster(cluster.record).putToken(tokenRecord());
-  const log = new CapturingLog();
-  const metrics = new CapturingMetrics();
-  const authenticator = createAuthenticator({
-    store,
-    log,
-    metrics,
-    now: () => new Date('2026-11-26T12:00:00Z'),
-    elapsed: () => performance.now(),
-    options: DEFAULT_AUTHENTICATOR_OPTIONS,
+function setup(clientCertRequired = false) {
+  const { store, log, metrics, authenticator } = authenticatorFixture({
+    store: new FakeTokenStore().putCluster(cluster.record).putToken(tokenRecord()),
   });
-  return { store, log, metrics, handler: makeHandler({ authenticator, log, metrics }) };
+  return { store, log, metrics, handler: makeHandler({ authenticator, log, metrics, clientCertRequired }) };
 }
 
 function post(body: string, headers: Record<string, string> = { authorization: cluster.authorization }, path = PATH) {
@@ -199,16 +191,7 @@ describe('authenticate handler with mutual TLS', () => {
   }
 
   function mtlsHandler() {
-    const { handler: _ignored, ...rest } = setup();
-    const authenticator = createAuthenticator({
-      store: rest.store,
-      log: rest.log,
-      metrics: rest.metrics,
-      now: () => new Date('2026-11-26T12:00:00Z'),
-      elapsed: () => performance.now(),
-      options: DEFAULT_AUTHENTICATOR_OPTIONS,
-    });
-    return { ...rest, handler: makeHandler({ authenticator, log: rest.log, metrics: rest.metrics, clientCertRequired: true }) };
+    return setup(true);
   }
 
   it('accepts when the certificate names the cluster in the path', async () => {

@@ -1,9 +1,10 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createAuthenticator, DEFAULT_AUTHENTICATOR_OPTIONS, type AuthenticatorOptions } from '../../../../functions/services/authenticate/authenticator.ts';
+import type { AuthenticatorOptions } from '../../../../functions/services/authenticate/authenticator.ts';
 import { makeHandler, type AuthenticateHandler } from '../../../../functions/entry/authenticate/handler.ts';
+import { authenticatorFixture } from '../../../support/authenticator.ts';
 import { httpEvent } from '../../../support/events.ts';
-import { CapturingLog, CapturingMetrics, FakeTokenStore } from '../../../support/fakes.ts';
+import { type CapturingLog, FakeTokenStore } from '../../../support/fakes.ts';
 import { soakReport } from '../../../support/soak-report.ts';
 import { buildWorld, expectedUser, requestArbitrary, runs, violations, type HostileRequest, type World } from '../../../support/hostile.ts';
 
@@ -30,23 +31,9 @@ function setup(options: Partial<AuthenticatorOptions>, clockStepMs: number) {
   const store = new FakeTokenStore();
   for (const row of world.clusters) store.putCluster(row);
   for (const row of world.tokens) store.putToken(row);
-  const log = new CapturingLog();
-  const metrics = new CapturingMetrics();
-  let clock = Date.parse('2026-11-26T12:00:00Z');
-  let monotonic = 1_000_000;
-  const authenticator = createAuthenticator({
-    store,
-    log,
-    metrics,
-    now: () => new Date(clock),
-    elapsed: () => monotonic,
-    options: { ...DEFAULT_AUTHENTICATOR_OPTIONS, ...options },
-  });
+  const { log, metrics, authenticator, advance } = authenticatorFixture({ store, options });
   const handler = makeHandler({ authenticator, log, metrics });
-  const tick = () => {
-    clock += clockStepMs;
-    monotonic += clockStepMs;
-  };
+  const tick = () => advance(clockStepMs);
   return { store, log, handler, tick };
 }
 

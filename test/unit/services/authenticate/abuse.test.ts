@@ -2,16 +2,13 @@ import { randomBytes } from 'node:crypto';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { beforeAll, describe, expect, it } from 'vitest';
-import {
-  createAuthenticator,
-  DEFAULT_AUTHENTICATOR_OPTIONS,
-  type AuthenticatorOptions,
-} from '../../../../functions/services/authenticate/authenticator.ts';
+import type { AuthenticatorOptions } from '../../../../functions/services/authenticate/authenticator.ts';
 import { makeHandler } from '../../../../functions/entry/authenticate/handler.ts';
 import { issueCredential } from '../../../../functions/core/caller-credential.ts';
 import { UnauthorizedError } from '../../../../functions/core/errors.ts';
 import type { ClusterRecord } from '../../../../functions/core/records.ts';
 import { noMetrics, silentLog, type Log, type MetricsSink } from '../../../../functions/core/ports/telemetry.ts';
+import { authenticatorFixture } from '../../../support/authenticator.ts';
 import { registeredCluster } from '../../../support/clusters.ts';
 import { soakReport } from '../../../support/soak-report.ts';
 import { httpEvent, tokenReviewBody } from '../../../support/events.ts';
@@ -28,23 +25,7 @@ beforeAll(async () => {
 
 function setup(options: Partial<AuthenticatorOptions> = {}, sinks: { log?: Log; metrics?: MetricsSink } = {}) {
   const store = new FakeTokenStore().putCluster(cluster.record).putToken(tokenRecord());
-  const log = new CapturingLog();
-  const metrics = new CapturingMetrics();
-  let clockMs = START;
-  let monotonic = 1_000_000;
-  const authenticator = createAuthenticator({
-    store,
-    log: sinks.log ?? log,
-    metrics: sinks.metrics ?? metrics,
-    now: () => new Date(clockMs),
-    elapsed: () => monotonic,
-    options: { ...DEFAULT_AUTHENTICATOR_OPTIONS, ...options },
-  });
-  const advance = (ms: number) => {
-    clockMs += ms;
-    monotonic += ms;
-  };
-  return { store, log, metrics, authenticator, advance };
+  return authenticatorFixture({ store, options, startMs: START, ...sinks });
 }
 
 /** A Rancher-shaped token for a made-up name: what a flood of unknown names looks like. */

@@ -1,12 +1,9 @@
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import {
-  createAuthenticator,
-  DEFAULT_AUTHENTICATOR_OPTIONS,
-  type AuthenticatorOptions,
-} from '../../../../functions/services/authenticate/authenticator.ts';
+import type { AuthenticatorOptions } from '../../../../functions/services/authenticate/authenticator.ts';
 import { StoreUnavailableError, UnauthorizedError } from '../../../../functions/core/errors.ts';
+import { authenticatorFixture } from '../../../support/authenticator.ts';
 import { registeredCluster } from '../../../support/clusters.ts';
-import { CapturingLog, CapturingMetrics, DEFAULT_SECRET, FakeTokenStore, tokenRecord } from '../../../support/fakes.ts';
+import { DEFAULT_SECRET, FakeTokenStore, tokenRecord } from '../../../support/fakes.ts';
 
 const TOKEN = `kubeconfig-u-alice:${DEFAULT_SECRET}`;
 const SA_JWT = [
@@ -21,24 +18,7 @@ beforeAll(async () => {
 });
 
 function setup(options: Partial<AuthenticatorOptions> = {}) {
-  const store = new FakeTokenStore().putCluster(cluster.record).putToken(tokenRecord());
-  const log = new CapturingLog();
-  const metrics = new CapturingMetrics();
-  let clockMs = Date.parse('2026-11-26T12:00:00Z');
-  let monotonic = 1_000;
-  const authenticator = createAuthenticator({
-    store,
-    log,
-    metrics,
-    now: () => new Date(clockMs),
-    elapsed: () => monotonic,
-    options: { ...DEFAULT_AUTHENTICATOR_OPTIONS, ...options },
-  });
-  const advance = (ms: number) => {
-    clockMs += ms;
-    monotonic += ms;
-  };
-  return { store, log, metrics, authenticator, advance };
+  return authenticatorFixture({ store: new FakeTokenStore().putCluster(cluster.record).putToken(tokenRecord()), options });
 }
 
 describe('caller check', () => {

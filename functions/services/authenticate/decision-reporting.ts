@@ -1,0 +1,78 @@
+import { ForeignTokenSummary } from '../../core/foreign-summary.ts';
+import { REFUSAL_MESSAGES, type Decision } from '../../core/review.ts';
+import type { Log, MetricsSink } from '../../core/ports/telemetry.ts';
+
+export interface DecisionReportingOptions {
+  /** How often the foreign-token and throttle summaries are logged. */
+  foreignSummaryIntervalSeconds: number;
+  unknownNameLookupsPerSecond: number;
+  unknownNameLookupsPerSecondTotal: number;
+}
+
+export interface DecisionReportingDeps {
+  log: Log;
+  metrics: MetricsSink;
+  now: () => Date;
+  /** Monotonic milliseconds. */
+  elapsed: () => number;
+  options: DecisionReportingOptions;
+}
+
+/** What an operator sees of each decision: metrics, one log line, summaries of the floods. */
+export interface DecisionReporting {
+  /** Counts a decision and logs its one line (foreign tokens: counted into the periodic summary instead). */
+  decided(clusterId: string, decision: Decision, cached: boolean, startedMs: number): void;
+  /** Counts a review refused because the unknown-name budget was spent; summarised, never logged one by one. */
+  lookupThrottled(clusterId: string): void;
+}
+
+/** Clusters named in one throttle summary line. */
+const SUMMARY_CLUSTERS = 20;
+
+export function createDecisionReporting(deps: DecisionReportingDeps): DecisionReporting {
+  const { log, metrics, options } = deps;
+  const intervalMs = options.foreignSummaryIntervalSeconds * 1000;
+  const foreign = new ForeignTokenSummary(intervalMs);
+  const throttled = new Map<string, number>();
+  let throttledSince: number | undefined;
+
+  return {
+    decided(clusterId, decision, cached, startedMs) {
+      const latencyMs = Math.round((deps.elapsed() - startedMs) * 100) / 100;
+      metrics.count('Reviews', 1, { Outcome: decision.outcome });
+      metrics.milliseconds('ReviewLatency', latencyMs, { Outcome: decision.outcome });
+      if (decision.outcome === 'foreign') {
+        metrics.count('ForeignTokens', 1, { ClusterId: clusterId });
+        const summary = foreign.record(clusterId, decision.foreign, deps.now().getTime());
+        if (summary) log.info('foreign tokens refused', { ...summary });
+        return;
+      }
+      const common = { clusterId, tokenName: decision.tokenName, outcome: decision.outcome, cached, latencyMs };
+      if (decision.outcome === 'accepted') log.info('token accepted', { ...common, user: decision.user.username });
+      else log.info('token refused', { ...common, user: decision.userName, reason: decision.reason, statusError: REFUSAL_MESSAGES[decision.reason] });
+    },
+
+    lookupThrottled(clusterId) {
+      const now = deps.elapsed();
+      throttledSince ??= now;
+      throttled.set(clusterId, (throttled.get(clusterId) ?? 0) + 1);
+      metrics.count('LookupsThrottled', 1, { ClusterId: clusterId });
+      metrics.count('Reviews', 1, { Outcome: 'refused' });
+      if (throttled.size === 1 && throttled.get(clusterId) === 1) {
+        log.warn('unknown token lookups throttled', {
+          clusterId,
+          perSecond: options.unknownNameLookupsPerSecond,
+          perSecondTotal: options.unknownNameLookupsPerSecondTotal,
+        });
+      }
+      if (now - throttledSince >= intervalMs) {
+        log.warn('unknown token lookups throttled', {
+          windowSeconds: Math.round((now - throttledSince) / 1000),
+          byCluster: Object.fromEntries([...throttled].slice(0, SUMMARY_CLUSTERS)),
+        });
+        throttled.clear();
+        throttledSince = undefined;
+      }
+    },
+  };
+}
