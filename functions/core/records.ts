@@ -78,18 +78,32 @@ export interface UsageRecord {
   lastUsedAt: string;
 }
 
+/**
+ * An operator's revocation of one token instance (`tokengate tokens revoke`): bound to the token's name
+ * and a fingerprint of its hash, and kept apart from the token, so it outlives the token's record leaving
+ * and coming back (a prune, a Rancher backup restore) but not a regenerated token that reuses the name.
+ */
+export interface RevocationRecord {
+  kind: 'revocation';
+  clusterId: string;
+  name: string;
+  /** `hashFingerprint` of the hash the token had when it was revoked. */
+  hashFingerprint: string;
+  revokedAt: string;
+}
+
 /** The records the mirror derives from Rancher's objects and writes. */
 export type MirroredRecord = TokenRecord | UserRecord | SecretRecord;
 
 /** Names one record of a cluster, whatever its kind (a user is named by its user id). */
 export interface RecordRef {
-  kind: 'token' | 'user' | 'secret' | 'usage';
+  kind: 'token' | 'user' | 'secret' | 'usage' | 'revocation';
   clusterId: string;
   name: string;
 }
 
 /** The reference of a record. */
-export function refOf(record: MirroredRecord | UsageRecord): RecordRef {
+export function refOf(record: MirroredRecord | UsageRecord | RevocationRecord): RecordRef {
   return { kind: record.kind, clusterId: record.clusterId, name: record.kind === 'user' ? record.userId : record.name };
 }
 
@@ -106,6 +120,8 @@ export interface ClusterState {
   users: Versioned<UserRecord>[];
   secrets: Versioned<SecretRecord>[];
   usage: UsageRecord[];
+  /** Durable revocations (absent: none). */
+  revocations?: RevocationRecord[];
 }
 
 /** One webhook caller credential of a cluster; several exist during a rotation's grace period. */

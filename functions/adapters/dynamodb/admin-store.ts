@@ -1,8 +1,9 @@
 import { ConflictError } from '../../core/errors.ts';
 import type { AdminStore } from '../../core/ports/admin-store.ts';
-import type { CallerCredential, ClusterAccess, ClusterRecord, TokenRecord, Versioned } from '../../core/records.ts';
+import type { CallerCredential, ClusterAccess, ClusterRecord, RevocationRecord, TokenRecord, Versioned } from '../../core/records.ts';
 import { DynamoDbMirrorStore } from './mirror-store.ts';
-import { clusterFromItem, clusterItemOf, clusterKey, itemOf, keyOf, partitionOf } from './rows.ts';
+import { hashFingerprint } from '../../core/revocation.ts';
+import { clusterFromItem, clusterItemOf, clusterKey, itemOf, keyOf, partitionOf, revocationFromItem, revocationItemOf, tokenFromItem } from './rows.ts';
 
 /**
  * The administrative view of the table (`AdminStore`): the cluster registry and native tokens, plus the
@@ -45,12 +46,45 @@ export class DynamoDbAdminStore extends DynamoDbMirrorStore implements AdminStor
     return items.length;
   }
 
+  /**
+   * Lifts a token's revocation: removes the durable record and the mark on the token row. False when the
+   * token was not revoked (neither a record nor a mark).
+   */
+  async unrevokeToken(clusterId: string, name: string): Promise<boolean> {
+    const state = await this.readRevocation(clusterId, name);
+    if (state) await this.table.delete(keyOf({ kind: 'revocation', clusterId, name }));
+    const unmarked = await this.table.update({
+      Key: keyOf({ kind: 'token', clusterId, name }),
+      UpdateExpression: 'REMOVE revoked, revokedAt SET rev = if_not_exists(rev, :zero) + :one',
+      ConditionExpression: 'attribute_exists(pk) AND revoked = :true',
+      ExpressionAttributeValues: { ':true': true, ':zero': 0, ':one': 1 },
+    });
+    return state !== undefined || unmarked;
+  }
+
+  /** The revocation recorded under a token's name, if any (whatever instance it binds). */
+  async readRevocation(clusterId: string, name: string): Promise<RevocationRecord | undefined> {
+    const item = await this.table.get(keyOf({ kind: 'revocation', clusterId, name }));
+    return item ? revocationFromItem(item) : undefined;
+  }
+
   async createToken(token: TokenRecord): Promise<void> {
     await this.table.putNew(itemOf(token, 0), `token ${token.name} already exists`);
   }
 
-  /** Sync keeps the mark, so a Rancher token stays refused even while its ClusterAuthToken is still enabled. */
-  revokeToken(clusterId: string, name: string, at: Date): Promise<boolean> {
+  /**
+   * Records a durable revocation of the token's current instance (its name and the fingerprint of its
+   * hash), then marks the token row revoked. Sync keeps the mark while the revocation exists, so a Rancher
+   * token stays refused even while its ClusterAuthToken is still enabled, and after its row is pruned and
+   * comes back. False (and nothing written) when no such token exists.
+   */
+  async revokeToken(clusterId: string, name: string, at: Date): Promise<boolean> {
+    const item = await this.table.get(keyOf({ kind: 'token', clusterId, name }));
+    if (!item) return false;
+    const token = tokenFromItem(item);
+    const revocation: RevocationRecord = { kind: 'revocation', clusterId, name, hashFingerprint: hashFingerprint(token.hash), revokedAt: at.toISOString() };
+    // the durable record first: if the row update below fails, the next sync still applies the revocation
+    await this.table.put(revocationItemOf(revocation));
     return this.table.update({
       Key: keyOf({ kind: 'token', clusterId, name }),
       UpdateExpression: 'SET revoked = :true, revokedAt = :at, rev = if_not_exists(rev, :zero) + :one',

@@ -8,6 +8,7 @@ import {
   parseSortKey,
   partitionOf,
   REGISTRY_PK,
+  revocationFromItem,
   secretFromItem,
   tokenFromItem,
   usageFromItem,
@@ -43,6 +44,9 @@ export class DynamoDbMirrorStore implements SyncStore {
           break;
         case 'usage':
           state.usage.push(usageFromItem(item));
+          break;
+        case 'revocation':
+          (state.revocations ??= []).push(revocationFromItem(item));
           break;
         default:
           break;

@@ -17,6 +17,7 @@ import {
   type ClusterRecord,
   type MirroredRecord,
   type RecordRef,
+  type RevocationRecord,
   type SecretRecord,
   type TokenRecord,
   type UsageRecord,
@@ -32,7 +33,7 @@ const DAY_SECONDS = 24 * 60 * 60;
 export type TableKey = { pk: string; sk: string };
 export type TableItem = TableKey & Record<string, unknown>;
 
-const SK_PREFIX = { token: 'TOKEN#', user: 'USER#', secret: 'SECRET#', usage: 'USED#' } as const;
+const SK_PREFIX = { token: 'TOKEN#', user: 'USER#', secret: 'SECRET#', usage: 'USED#', revocation: 'REVOKED#' } as const;
 
 /** The partition of a cluster's rows. */
 export function partitionOf(clusterId: string): string {
@@ -100,6 +101,16 @@ const secretRowSchema = z.looseObject({
   name: z.string(),
   hash: z.string(),
   sourceDigest: z.string().optional(),
+});
+
+const revocationRowSchema = z.looseObject({
+  pk: z.string(),
+  sk: z.string(),
+  kind: z.literal('revocation'),
+  clusterId: z.string(),
+  name: z.string(),
+  hashFingerprint: z.string(),
+  revokedAt: z.string(),
 });
 
 const usedRowSchema = z.looseObject({ pk: z.string(), sk: z.string(), kind: z.literal('used'), lastUsedAt: z.string() });
@@ -171,6 +182,16 @@ export function usageFromItem(item: Record<string, unknown>): UsageRecord {
   const row = parseRow(usedRowSchema, item);
   const clusterId = row.pk.slice(partitionOf('').length);
   return { kind: 'usage', clusterId, name: parseSortKey(row.sk)?.name ?? '', lastUsedAt: row.lastUsedAt };
+}
+
+export function revocationFromItem(item: Record<string, unknown>): RevocationRecord {
+  const { pk: _pk, sk: _sk, ...record } = parseRow(revocationRowSchema, item);
+  return record as RevocationRecord;
+}
+
+/** The row of a revocation (no `rev`: it is only ever put whole or deleted). */
+export function revocationItemOf(record: RevocationRecord): TableItem {
+  return { ...keyOf(refOf(record)), ...record };
 }
 
 export function clusterFromItem(item: Record<string, unknown>): Versioned<ClusterRecord> {

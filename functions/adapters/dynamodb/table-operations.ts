@@ -72,6 +72,11 @@ export class TableOperations {
     }
   }
 
+  /** An unconditional put of one item. */
+  async put(item: TableItem): Promise<void> {
+    await this.client.send(new PutCommand({ TableName: this.tableName, Item: item }));
+  }
+
   /** A put conditional on the stored `rev` (see {@link revCondition}); false when it changed or vanished. */
   putIfRev(item: TableItem, expectedRev: number): Promise<boolean> {
     return this.conditional(new PutCommand({ TableName: this.tableName, Item: item, ...revCondition(expectedRev) }));

@@ -1,4 +1,5 @@
-import { refOf, type ClusterState, type MirroredRecord, type RecordRef } from '../records.ts';
+import { refOf, type ClusterState, type MirroredRecord, type RecordRef, type RevocationRecord, type TokenRecord } from '../records.ts';
+import { hashFingerprint } from '../revocation.ts';
 import type { DesiredRecords } from './derive.ts';
 
 /**
@@ -36,9 +37,11 @@ type Current = ClusterState['tokens'][number] | ClusterState['users'][number] | 
 
 /**
  * The writes that turn the cluster's current records into the desired ones. A record whose
- * `sourceDigest` is unchanged is not written. Native tokens are never overwritten or deleted. An
- * updated token keeps its `revoked`/`revokedAt` (an operator's revoke outlives sync), and every write to
- * an existing record is conditional on the version that was read. With `prune`, Rancher records absent
+ * `sourceDigest` is unchanged is not written. Native tokens are never overwritten or deleted. A token is
+ * revoked when the cluster holds a revocation of its instance (its name and the fingerprint of its hash:
+ * an operator's revoke outlives sync, a prune and a restore, but not a regenerated token of the same
+ * name); a token revoked before revocations were kept apart stays revoked while its hash is unchanged.
+ * Every write to an existing record is conditional on the version that was read. With `prune`, Rancher records absent
  * from the desired ones are deleted, with the usage records of tokens that no longer exist.
  */
 export function planMirror(current: ClusterState, desired: DesiredRecords, options: PlanOptions): MirrorPlan {
@@ -54,13 +57,11 @@ export function planMirror(current: ClusterState, desired: DesiredRecords, optio
       plan.shadowedByNative.push(existing.name);
       continue;
     }
-    if (existing && existing.sourceDigest === record.sourceDigest) {
+    const next: MirroredRecord = record.kind === 'token' ? withRevocation(record, existing, current.revocations ?? []) : record;
+    const sameRevocation = next.kind !== 'token' || existing?.kind !== 'token' || Boolean(existing.revoked) === Boolean(next.revoked);
+    if (existing && existing.sourceDigest === record.sourceDigest && sameRevocation) {
       plan.counts.unchanged += 1;
       continue;
-    }
-    let next: MirroredRecord = record;
-    if (existing?.kind === 'token' && record.kind === 'token' && existing.revoked) {
-      next = { ...record, revoked: true, ...(existing.revokedAt !== undefined ? { revokedAt: existing.revokedAt } : {}) };
     }
     plan.puts.push({ record: next, change: existing ? 'update' : 'create', ...(existing ? { expectedVersion: existing.version } : {}) });
     plan.counts[existing ? 'updated' : 'created'] += 1;
@@ -81,6 +82,18 @@ export function planMirror(current: ClusterState, desired: DesiredRecords, optio
     }
   }
   return plan;
+}
+
+/** The desired token with the revocation its instance has, if any. */
+function withRevocation(token: TokenRecord, existing: Current | undefined, revocations: readonly RevocationRecord[]): TokenRecord {
+  const revocation = revocations.find((candidate) => candidate.name === token.name);
+  if (revocation) {
+    return revocation.hashFingerprint === hashFingerprint(token.hash) ? { ...token, revoked: true, revokedAt: revocation.revokedAt } : token;
+  }
+  if (existing?.kind === 'token' && existing.revoked && existing.hash === token.hash) {
+    return { ...token, revoked: true, ...(existing.revokedAt !== undefined ? { revokedAt: existing.revokedAt } : {}) };
+  }
+  return token;
 }
 
 function keyOfRecord(record: MirroredRecord): string {

@@ -1,4 +1,4 @@
-import type { CallerCredential, ClusterAccess, ClusterRecord, TokenRecord, Versioned } from '../records.ts';
+import type { CallerCredential, ClusterAccess, ClusterRecord, RevocationRecord, TokenRecord, Versioned } from '../records.ts';
 import type { MirrorStore } from './mirror-store.ts';
 
 /** What the administrative operations (the CLI) need from the store. Adapter: `adapters/dynamodb/admin-store.ts`. */
@@ -18,6 +18,13 @@ export interface AdminStore extends MirrorStore {
   deleteCluster(clusterId: string): Promise<number>;
   /** Creates a native token; `ConflictError` if a token of that name exists in the cluster. */
   createToken(token: TokenRecord): Promise<void>;
-  /** Marks a token revoked at once, whatever its origin; false if no such token exists. */
+  /**
+   * Revokes a token at once, whatever its origin, with a durable revocation bound to its current instance
+   * (name and hash fingerprint) that sync honours; false if no such token exists.
+   */
   revokeToken(clusterId: string, name: string, at: Date): Promise<boolean>;
+  /** Lifts a token's revocation; false when it was not revoked. */
+  unrevokeToken(clusterId: string, name: string): Promise<boolean>;
+  /** The revocation recorded under a token's name, if any. */
+  readRevocation(clusterId: string, name: string): Promise<RevocationRecord | undefined>;
 }

@@ -9,7 +9,7 @@ import { reviewCommand } from './commands/review.ts';
 import { serveCommand } from './commands/serve.ts';
 import { clustersSetKubeconfigCommand, syncCommand } from './commands/sync.ts';
 import { tableCreateCommand } from './commands/table.ts';
-import { tokensCreateCommand, tokensListCommand, tokensRevokeCommand } from './commands/tokens.ts';
+import { tokensCreateCommand, tokensListCommand, tokensRevokeCommand, tokensUnrevokeCommand } from './commands/tokens.ts';
 import { webhookConfigCommand } from './commands/webhook-config.ts';
 import { CliError, UsageError } from './lib/errors.ts';
 import { processIo, type CliIo } from './lib/io.ts';
@@ -31,6 +31,7 @@ export const COMMANDS: Command[] = [
   tokensCreateCommand,
   tokensListCommand,
   tokensRevokeCommand,
+  tokensUnrevokeCommand,
   reviewCommand,
   certsCreateCommand,
 ];

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ConflictError } from '../../../core/errors.ts';
 import type { TokenRecord } from '../../../core/records.ts';
+import { revocationOf } from '../../../core/revocation.ts';
 import { blockOf, type TokenBlock } from '../../../core/token-state.ts';
 import { parseValue, stringOption, stringsOption, type Command } from '../lib/command.ts';
 import { CliError, UsageError } from '../lib/errors.ts';
@@ -150,7 +151,32 @@ export const tokensRevokeCommand: Command = {
   summary: 'Revoke a token at once, native or synced from Rancher (sync keeps the revocation).',
   description:
     'The table changes immediately. A review cached before may still accept the token for the API\'s\n' +
-    "CACHE_TTL_SECONDS and the apiserver's --authentication-token-webhook-cache-ttl.",
+    "CACHE_TTL_SECONDS and the apiserver's --authentication-token-webhook-cache-ttl. The revocation is a\n" +
+    "record of its own, bound to the token's name and hash: it survives the token's row being pruned and\n" +
+    'synced again, but a regenerated token of the same name (a new secret) is not revoked. Lift it with\n' +
+    'tokens unrevoke.',
+  args: '<clusterId> <tokenName>',
+  options: { ...TABLE_OPTIONS },
+  positionals: { min: 2, max: 2 },
+  async run(input, io) {
+    const clusterId = clusterIdArgument(input.positionals[0]);
+    const name = input.positionals[1] as string;
+    return withTable(tableLocation(input, io.env), async ({ store, reviews }) => {
+      const [token, revocation] = await Promise.all([reviews.getToken(clusterId, name), store.readRevocation(clusterId, name)]);
+      if (token?.revoked && revocation !== undefined && revocationOf(token, [revocation])) {
+        io.stderr(`${name} in cluster ${clusterId} is already revoked (since ${revocation.revokedAt})\n`);
+        return 0;
+      }
+      if (!(await store.revokeToken(clusterId, name, io.now()))) throw new CliError(`no token named ${name} in cluster ${clusterId}`);
+      io.stderr(`revoked ${name} in cluster ${clusterId}\n`);
+      return 0;
+    });
+  },
+};
+
+export const tokensUnrevokeCommand: Command = {
+  name: 'tokens unrevoke',
+  summary: "Lift a token's revocation (the token works again if it is otherwise valid).",
   args: '<clusterId> <tokenName>',
   options: { ...TABLE_OPTIONS },
   positionals: { min: 2, max: 2 },
@@ -158,8 +184,8 @@ export const tokensRevokeCommand: Command = {
     const clusterId = clusterIdArgument(input.positionals[0]);
     const name = input.positionals[1] as string;
     return withTable(tableLocation(input, io.env), async ({ store }) => {
-      if (!(await store.revokeToken(clusterId, name, io.now()))) throw new CliError(`no token named ${name} in cluster ${clusterId}`);
-      io.stderr(`revoked ${name} in cluster ${clusterId}\n`);
+      if (!(await store.unrevokeToken(clusterId, name))) throw new CliError(`${name} in cluster ${clusterId} is not revoked`);
+      io.stderr(`lifted the revocation of ${name} in cluster ${clusterId}\n`);
       return 0;
     });
   },

@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { canonicalJson, deriveRecords, mergeSources, sourcesFromState, type MirrorSources, type SecretSource, type TokenSource, type UserSource } from '../../../../functions/core/mirror/derive.ts';
 import { planMirror } from '../../../../functions/core/mirror/plan.ts';
+import { hashFingerprint } from '../../../../functions/core/revocation.ts';
 import { refOf, type ClusterState, type MirroredRecord, type RecordRef, type TokenRecord, type Versioned } from '../../../../functions/core/records.ts';
 
 const HASH_ON_TOKEN = '$3:1:uFrxm43ggfw:zsN1zEFC7SvABTdR58o7yjIqfrI4cQ/HSYz3jBwwVnx5X+/ph4etGDIU9dvIYuy1IvnYUVe6a/Ar95xE+gfjhA';
@@ -173,6 +174,23 @@ describe('planMirror', () => {
     const changed = deriveRecords('c-abc12', sources({ tokens: [token({ expiresAt: '2027-01-01T00:00:00Z' })] })).records;
     const [put] = planMirror(current, changed, { prune: false }).puts;
     expect(put?.record).toMatchObject({ revoked: true, revokedAt: '2026-11-26T01:00:00.000Z', expiresAt: '2027-01-01T00:00:00Z' });
+  });
+
+  it('revokes a token whose instance has a durable revocation, and not a regenerated token of that name', () => {
+    const revocation = { kind: 'revocation' as const, clusterId: 'c-abc12', name: 'kubeconfig-u-alice', hashFingerprint: hashFingerprint(HASH_ON_TOKEN), revokedAt: '2026-11-26T01:00:00.000Z' };
+    const created = planMirror({ ...empty, revocations: [revocation] }, desired(), { prune: false });
+    expect(created.puts.find((put) => put.record.kind === 'token')?.record).toMatchObject({ revoked: true, revokedAt: '2026-11-26T01:00:00.000Z' });
+    const regenerated = deriveRecords('c-abc12', sources({ tokens: [token({ hash: HASH_IN_SECRET })] })).records;
+    const current = applied(empty, created);
+    const plan = planMirror({ ...current, revocations: [revocation] }, regenerated, { prune: false });
+    expect(plan.puts.find((put) => put.record.kind === 'token')?.record).not.toHaveProperty('revoked');
+  });
+
+  it('writes an unchanged token again when its revocation state differs from what the store holds', () => {
+    const current = applied(empty, planMirror(empty, desired(), { prune: false }));
+    const revocation = { kind: 'revocation' as const, clusterId: 'c-abc12', name: 'kubeconfig-u-alice', hashFingerprint: hashFingerprint(HASH_ON_TOKEN), revokedAt: '2026-11-26T01:00:00.000Z' };
+    const plan = planMirror({ ...current, revocations: [revocation] }, desired(), { prune: true });
+    expect(plan.puts.map((put) => put.record)).toEqual([expect.objectContaining({ kind: 'token', revoked: true })]);
   });
 
   it('never overwrites a native token of the same name', () => {
