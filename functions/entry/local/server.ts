@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { errorBody } from '../authenticate/error-body.ts';
 import { MAX_BODY_BYTES } from '../authenticate/http.ts';
+import { APISERVER_CLIENT_LIMITS, applyConnectionLimits, type ConnectionLimits } from './connection-limits.ts';
 import { checkClientCert, httpsServerOptions, type GatewayClientCert, type LocalTlsOptions } from './tls.ts';
 
 export type ApiHandler = (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>;
@@ -162,6 +163,8 @@ export interface LocalServerOptions {
   host?: string;
   /** 0 or absent: a free port. */
   port?: number;
+  /** What one client may hold (connections, timeouts); default: sized for kube-apiserver clients. */
+  limits?: ConnectionLimits;
   now?: () => Date;
   requestId?: () => string;
   /** Told about a handler that threw instead of answering (a defect: handlers map their own errors). */
@@ -189,6 +192,9 @@ export interface LocalServer {
   close(): Promise<void>;
 }
 
+/** Pending connections the kernel may queue for accept(). */
+const LISTEN_BACKLOG = 4096;
+
 /** Bytes an over-limit upload may still send (and be discarded) before its connection is cut. */
 const DRAIN_LIMIT_BYTES = 1024 * 1024;
 
@@ -212,7 +218,12 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
     inFlight.add(work);
     void work.finally(() => inFlight.delete(work));
   };
-  const server = options.tls ? createHttpsServer(httpsServerOptions(options.tls), listener) : createServer(listener);
+  // timeouts are enforced by Node's periodic check; check every second so a slow client is cut on time
+  const serverOptions = { connectionsCheckingInterval: 1000 };
+  const server = options.tls
+    ? createHttpsServer({ ...httpsServerOptions(options.tls), ...serverOptions }, listener)
+    : createServer(serverOptions, listener);
+  applyConnectionLimits(server, options.limits ?? APISERVER_CLIENT_LIMITS);
 
   async function serve(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const started = performance.now();
@@ -251,7 +262,9 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => {
+    // a deep accept backlog (Linux caps it at net.core.somaxconn): a burst of connects waits to be accepted, and
+    // those over the connection cap closed, instead of stalling half-open in an overflowing queue
+    server.listen({ port: options.port ?? 0, host: options.host ?? '127.0.0.1', backlog: LISTEN_BACKLOG }, () => {
       server.off('error', reject);
       resolve();
     });
