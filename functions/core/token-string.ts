@@ -13,11 +13,32 @@ export interface RancherToken {
 
 export type ForeignTokenKind = 'serviceaccount-jwt' | 'jwt' | 'opaque';
 
+/**
+ * The workload a ServiceAccount token names, from its `kubernetes.io` claims: a bound token (projected
+ * volume, TokenRequest) names its namespace, ServiceAccount, pod and node; a legacy Secret-based token
+ * names its namespace, ServiceAccount and Secret. What an operator needs to find and restart the workload.
+ */
+export interface ServiceAccountWorkload {
+  namespace?: string;
+  serviceAccount?: string;
+  pod?: string;
+  podUid?: string;
+  node?: string;
+  /** The Secret of a legacy (Secret-based) token. */
+  secret?: string;
+}
+
 export interface ForeignToken {
   kind: ForeignTokenKind;
-  /** `iss` and `sub` of a JWT's payload, decoded without verification, for the operator's summary. */
+  /**
+   * Claims of a JWT's payload, decoded without verification (the signature is not ours to check): for the
+   * operator's summary only, never for a decision. Each is cut to a bounded length.
+   */
   issuer?: string;
   subject?: string;
+  /** `exp`, in epoch milliseconds. */
+  expiresAtMs?: number;
+  workload?: ServiceAccountWorkload;
 }
 
 export type ParsedToken = { rancher: RancherToken } | { foreign: ForeignToken };
@@ -47,11 +68,44 @@ function classifyForeign(token: string): ForeignToken {
   if (parts.length !== 3) return { kind: 'opaque' };
   const claims = decodeJwtPayload(parts[1] ?? '');
   if (!claims) return { kind: 'opaque' };
-  const issuer = typeof claims.iss === 'string' ? claims.iss.slice(0, 200) : undefined;
-  const subject = typeof claims.sub === 'string' ? claims.sub.slice(0, 200) : undefined;
+  const issuer = claim(claims.iss);
+  const subject = claim(claims.sub);
   const isServiceAccount =
     subject?.startsWith('system:serviceaccount:') === true || issuer === 'kubernetes/serviceaccount';
-  return { kind: isServiceAccount ? 'serviceaccount-jwt' : 'jwt', issuer, subject };
+  const foreign: ForeignToken = { kind: isServiceAccount ? 'serviceaccount-jwt' : 'jwt', issuer, subject };
+  if (typeof claims.exp === 'number' && Number.isFinite(claims.exp)) foreign.expiresAtMs = claims.exp * 1000;
+  const workload = isServiceAccount ? workloadOf(claims) : undefined;
+  if (workload) foreign.workload = workload;
+  return foreign;
+}
+
+/** A string claim, cut to a length fit for a log line; undefined for anything else. */
+function claim(value: unknown): string | undefined {
+  return typeof value === 'string' ? value.slice(0, 253) : undefined;
+}
+
+function nested(value: unknown, key: string): unknown {
+  return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>)[key] : undefined;
+}
+
+/** The workload of a bound (`kubernetes.io` object) or legacy (`kubernetes.io/serviceaccount/…` keys) token. */
+function workloadOf(claims: Record<string, unknown>): ServiceAccountWorkload | undefined {
+  const bound = claims['kubernetes.io'];
+  const workload: ServiceAccountWorkload = bound !== undefined
+    ? {
+        namespace: claim(nested(bound, 'namespace')),
+        serviceAccount: claim(nested(nested(bound, 'serviceaccount'), 'name')),
+        pod: claim(nested(nested(bound, 'pod'), 'name')),
+        podUid: claim(nested(nested(bound, 'pod'), 'uid')),
+        node: claim(nested(nested(bound, 'node'), 'name')),
+      }
+    : {
+        namespace: claim(claims['kubernetes.io/serviceaccount/namespace']),
+        serviceAccount: claim(claims['kubernetes.io/serviceaccount/service-account.name']),
+        secret: claim(claims['kubernetes.io/serviceaccount/secret.name']),
+      };
+  const present = Object.fromEntries(Object.entries(workload).filter(([, value]) => value !== undefined)) as ServiceAccountWorkload;
+  return Object.keys(present).length > 0 ? present : undefined;
 }
 
 function decodeJwtPayload(segment: string): Record<string, unknown> | undefined {

@@ -51,7 +51,50 @@ describe('parseToken', () => {
 
   it('recognises a legacy ServiceAccount JWT by its issuer', () => {
     const parsed = parseToken(jwt({ iss: 'kubernetes/serviceaccount', 'kubernetes.io/serviceaccount/namespace': 'x' }));
-    expect(parsed).toEqual({ foreign: { kind: 'serviceaccount-jwt', issuer: 'kubernetes/serviceaccount', subject: undefined } });
+    expect(parsed).toEqual({
+      foreign: { kind: 'serviceaccount-jwt', issuer: 'kubernetes/serviceaccount', subject: undefined, workload: { namespace: 'x' } },
+    });
+  });
+
+  it('names the pod, namespace, ServiceAccount and node of a bound ServiceAccount token, and its expiry', () => {
+    const token = jwt({
+      iss: 'https://kubernetes.default.svc.cluster.local',
+      sub: 'system:serviceaccount:monitoring:prometheus',
+      exp: 1_764_000_000,
+      'kubernetes.io': {
+        namespace: 'monitoring',
+        serviceaccount: { name: 'prometheus', uid: 'f0b3' },
+        pod: { name: 'prometheus-0', uid: '5c1e' },
+        node: { name: 'worker-3', uid: '77aa' },
+        warnafter: 1_763_996_400,
+      },
+    });
+    expect(parseToken(token)).toMatchObject({
+      foreign: {
+        kind: 'serviceaccount-jwt',
+        expiresAtMs: 1_764_000_000_000,
+        workload: { namespace: 'monitoring', serviceAccount: 'prometheus', pod: 'prometheus-0', podUid: '5c1e', node: 'worker-3' },
+      },
+    });
+  });
+
+  it('names the Secret of a legacy Secret-based ServiceAccount token', () => {
+    const token = jwt({
+      iss: 'kubernetes/serviceaccount',
+      sub: 'system:serviceaccount:ci:deployer',
+      'kubernetes.io/serviceaccount/namespace': 'ci',
+      'kubernetes.io/serviceaccount/secret.name': 'deployer-token-x7k2p',
+      'kubernetes.io/serviceaccount/service-account.name': 'deployer',
+    });
+    expect(parseToken(token)).toMatchObject({
+      foreign: { workload: { namespace: 'ci', serviceAccount: 'deployer', secret: 'deployer-token-x7k2p' } },
+    });
+  });
+
+  it('takes no workload from an OIDC token, and cuts over-long claims', () => {
+    const parsed = parseToken(jwt({ iss: 'https://dex.example.org', sub: 'x'.repeat(300), 'kubernetes.io': { namespace: 'n' } }));
+    expect(parsed).not.toHaveProperty('foreign.workload');
+    expect('foreign' in parsed && parsed.foreign.subject).toHaveLength(253);
   });
 
   it('calls an OIDC JWT a jwt with its issuer and subject', () => {
