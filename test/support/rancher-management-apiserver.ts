@@ -229,6 +229,10 @@ export class RancherManagementApiServer {
     this.faults.push({ kind: 'watch-gone', match: options.match, remaining: options.times ?? 1 });
   }
 
+  clearFaults(): void {
+    this.faults.length = 0;
+  }
+
   /** Bytes and objects served since the last reset, optionally only for one verb. */
   served(filter: { verb?: ManagementVerb } = {}): { requests: number; bytes: number; objects: number } {
     const matching = this.requests.filter((request) => filter.verb === undefined || request.verb === filter.verb);

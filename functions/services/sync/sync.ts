@@ -493,7 +493,7 @@ function describeFailure(error: unknown, signal?: AbortSignal): string {
     const reason: unknown = signal.reason;
     return reason instanceof SyncTimeoutError ? reason.message : 'the sync run reached its deadline';
   }
-  if (error instanceof ClusterSourceError) return error.message;
+  if (error instanceof ClusterSourceError || error instanceof NotServedError) return error.message;
   return describeError(error);
 }
 
