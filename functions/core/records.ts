@@ -154,6 +154,28 @@ export interface LastSync {
   error?: string;
   /** Objects that failed validation (their records were kept as they were). */
   rejected?: number;
+  /** Tokens of the cluster that were not mirrored (e.g. `$1`-hashed, user missing), each with its reason in the log. */
+  skipped?: number;
+}
+
+/** Where a cluster's tokens are read from. */
+export type ClusterSourceKind = 'downstream' | 'rancher';
+
+/** The source of a cluster record, absent = `downstream`. */
+export function sourceOf(cluster: Pick<ClusterRecord, 'source'>): ClusterSourceKind {
+  return cluster.source ?? 'downstream';
+}
+
+/**
+ * How tokengate reaches Rancher's management (local) cluster: one per deployment (`tokengate rancher set`).
+ * Like a cluster's, the kubeconfig itself is never in the table, only where it is.
+ */
+export interface RancherSourceRecord {
+  kind: 'rancher-source';
+  access: ClusterAccess;
+  /** Write `lastUsedAt` back to Rancher's tokens (needs the optional write-back RBAC). */
+  writeBack: boolean;
+  updatedAt: string;
 }
 
 /** A sync run's claim on a cluster: one writer per cluster at a time; it lapses on its own. */
@@ -168,7 +190,15 @@ export interface ClusterRecord {
   clusterId: string;
   createdAt: string;
   credentials: CallerCredential[];
-  /** Absent until `clusters add --kubeconfig` (or a later registration of it): sync then fails the cluster. */
+  /**
+   * Where its tokens come from (docs/rancher.md, "Supported setups"): `downstream` (absent = this, the
+   * default for clusters registered before sources existed) reads Rancher's copies in the cluster's own
+   * cattle-system; `rancher` derives them from Rancher's management cluster (`tokengate rancher set`).
+   */
+  source?: ClusterSourceKind;
+  /** `rancher` source only: also accept unscoped non-session tokens (docs/rancher.md, "Unscoped tokens"). Off by default. */
+  acceptUnscopedTokens?: boolean;
+  /** Absent until `clusters add --kubeconfig` (or a later registration of it): sync then fails a downstream cluster. */
   access?: ClusterAccess;
   lastSync?: LastSync;
   /** When the cluster last synced successfully: the age metric and its alarm are measured from it. */

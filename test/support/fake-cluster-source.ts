@@ -60,6 +60,8 @@ export class FakeClusterSource implements ClusterSource {
   onListed: (() => Promise<void>) | undefined;
   maxPatchesInFlight = 0;
   private patchesInFlight = 0;
+  /** Whether Rancher's kube-api-auth DaemonSet is still there (ACE on). */
+  aceState: 'on' | 'off' = 'on';
 
   constructor(readonly clusterId: string) {}
 
@@ -124,6 +126,11 @@ export class FakeClusterSource implements ClusterSource {
       user.needsRefresh = true;
       return 'patched';
     });
+  }
+
+  async readAceState(options: CallOptions = {}): Promise<'on' | 'off'> {
+    options.signal?.throwIfAborted();
+    return this.aceState;
   }
 
   private async patch(kind: 'lastUsedAt' | 'needsRefresh', name: string, options: CallOptions, apply: () => PatchOutcome, value?: string): Promise<PatchOutcome> {

@@ -24,7 +24,7 @@ const execFileAsync = promisify(execFile);
 export const RANCHER_NAMESPACE = 'cattle-system';
 
 /** The resources this server serves, by their plural (URL) name. */
-export type ResourceName = 'clusterauthtokens' | 'clusteruserattributes' | 'secrets';
+export type ResourceName = 'clusterauthtokens' | 'clusteruserattributes' | 'secrets' | 'daemonsets';
 
 export type Verb = 'get' | 'list' | 'watch' | 'create' | 'update' | 'patch' | 'delete';
 
@@ -113,6 +113,11 @@ export interface KubeApiServerOptions {
   retainedSnapshots?: number;
   /** Reported by /version. */
   gitVersion?: string;
+  /**
+   * Whether Rancher runs ACE for this cluster, i.e. whether the `kube-api-auth` DaemonSet exists in cattle-system
+   * (Rancher deploys it while ACE is on and deletes it when ACE is switched off). Default true.
+   */
+  aceEnabled?: boolean;
 }
 
 interface ResourceDefinition {
@@ -141,6 +146,14 @@ const RESOURCES: Record<ResourceName, ResourceDefinition> = {
     version: 'v3',
     kind: 'ClusterUserAttribute',
     singularName: 'clusteruserattribute',
+    fieldSelectors: ['metadata.name', 'metadata.namespace'],
+  },
+  daemonsets: {
+    name: 'daemonsets',
+    group: 'apps',
+    version: 'v1',
+    kind: 'DaemonSet',
+    singularName: 'daemonset',
     fieldSelectors: ['metadata.name', 'metadata.namespace'],
   },
   secrets: {
@@ -379,6 +392,7 @@ export class TestKubeApiServer {
     this.users.set(this.adminToken, { username: ADMIN_USERNAME, rules: [{ resources: '*', verbs: '*' }] });
     for (const [token, grant] of Object.entries(options.users ?? {})) this.users.set(token, grant);
     for (const name of Object.keys(RESOURCES) as ResourceName[]) this.stores.set(name, new Map());
+    if (options.aceEnabled ?? true) this.upsert('daemonsets', kubeApiAuthDaemonSet());
     server.on('connection', (socket: Socket) => {
       this.sockets.add(socket);
       socket.on('close', () => this.sockets.delete(socket));
@@ -484,9 +498,9 @@ export class TestKubeApiServer {
     return this.sorted(resource, namespace).map((o) => structuredClone(o));
   }
 
-  /** Deletes every object of every resource. */
+  /** Deletes every object of every resource but the DaemonSets (whether ACE is on is not Rancher's token data). */
   clear(): void {
-    for (const store of this.stores.values()) store.clear();
+    for (const [name, store] of this.stores) if (name !== 'daemonsets') store.clear();
     this.sortedCache.clear();
     this.resourceVersion++;
   }
@@ -1297,4 +1311,23 @@ function deepEqual(a: unknown, b: unknown): boolean {
 export const SYNC_READER_ROLE: AccessRule[] = [
   { resources: ['clusterauthtokens', 'clusteruserattributes'], verbs: ['get', 'list', 'patch'] },
   { resources: ['secrets'], verbs: ['get'] },
+  { resources: ['daemonsets'], verbs: ['get'], resourceNames: ['kube-api-auth'] },
 ];
+
+/** Rancher's kube-api-auth DaemonSet as its agent template renders it (docs/rancher.md, "When ACE is switched off"). */
+export function kubeApiAuthDaemonSet(): ObjectInput {
+  return {
+    metadata: { name: 'kube-api-auth', namespace: RANCHER_NAMESPACE, labels: { app: 'kube-api-auth' } },
+    spec: {
+      selector: { matchLabels: { app: 'kube-api-auth' } },
+      template: {
+        metadata: { labels: { app: 'kube-api-auth' } },
+        spec: {
+          hostNetwork: true,
+          serviceAccountName: 'cattle',
+          containers: [{ name: 'kube-api-auth', image: 'rancher/kube-api-auth:v0.15.0', command: ['kube-api-auth', 'serve'] }],
+        },
+      },
+    },
+  };
+}

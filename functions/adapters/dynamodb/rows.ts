@@ -16,6 +16,7 @@ import {
   refOf,
   type ClusterRecord,
   type MirroredRecord,
+  type RancherSourceRecord,
   type RecordRef,
   type RevocationRecord,
   type SecretRecord,
@@ -26,6 +27,17 @@ import {
 } from '../../core/records.ts';
 
 export const REGISTRY_PK = 'CLUSTERS';
+/**
+ * The management source's partition: its registration (`SOURCE`), and the state between sync runs — a head
+ * (`STATE`: resourceVersions, the generation and chunk count of the snapshot) and the gzip'd JSON snapshot in
+ * chunks (`STATE#<generation>#<index>`), as one item may hold at most 400 KB (docs/rancher.md, "Load on Rancher").
+ */
+export const RANCHER_PK = 'RANCHER';
+export const rancherSourceKey: TableKey = { pk: RANCHER_PK, sk: 'SOURCE' };
+export const managementStateHeadKey: TableKey = { pk: RANCHER_PK, sk: 'STATE' };
+export function managementStateChunkKey(generation: string, index: number): TableKey {
+  return { pk: RANCHER_PK, sk: `STATE#${generation}#${String(index).padStart(4, '0')}` };
+}
 /** The TTL attribute (infra/table.yml enables it). */
 export const TTL_ATTRIBUTE = 'ttl';
 const DAY_SECONDS = 24 * 60 * 60;
@@ -135,6 +147,8 @@ const clusterRowSchema = z.looseObject({
   clusterId: z.string(),
   createdAt: z.string(),
   credentials: z.array(callerCredentialSchema),
+  source: z.enum(['downstream', 'rancher']).optional(),
+  acceptUnscopedTokens: z.boolean().optional(),
   access: clusterAccessSchema.optional(),
   lastSync: z
     .object({
@@ -146,6 +160,7 @@ const clusterRowSchema = z.looseObject({
       durationMs: z.number().nonnegative(),
       error: z.string().optional(),
       rejected: z.number().int().nonnegative().optional(),
+      skipped: z.number().int().nonnegative().optional(),
     })
     .optional(),
   lastSuccessfulSyncAt: z.string().optional(),
@@ -196,6 +211,24 @@ export function revocationItemOf(record: RevocationRecord): TableItem {
 
 export function clusterFromItem(item: Record<string, unknown>): Versioned<ClusterRecord> {
   return recordOf<ClusterRecord>(parseRow(clusterRowSchema, item));
+}
+
+const rancherSourceRowSchema = z.looseObject({
+  pk: z.literal(RANCHER_PK),
+  sk: z.literal('SOURCE'),
+  kind: z.literal('rancher-source'),
+  access: clusterAccessSchema,
+  writeBack: z.boolean().default(false),
+  updatedAt: z.string(),
+});
+
+export function rancherSourceFromItem(item: Record<string, unknown>): RancherSourceRecord {
+  const { pk: _pk, sk: _sk, rev: _rev, ...record } = parseRow(rancherSourceRowSchema, item);
+  return record as RancherSourceRecord;
+}
+
+export function rancherSourceItemOf(record: RancherSourceRecord): TableItem {
+  return { ...rancherSourceKey, ...record };
 }
 
 /** The record without its `version`: a row's `rev` is decided by its writer, and a review has no use for it. */

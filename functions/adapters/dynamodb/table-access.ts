@@ -3,6 +3,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { createDocumentClient } from './client.ts';
 import { DynamoDbAdminStore } from './admin-store.ts';
 import { DynamoDbReviewStore } from './review-store.ts';
+import { DynamoDbManagementStateStore } from './management-state-store.ts';
 import { TableOperations } from './table-operations.ts';
 import { ensureTable } from './table-admin.ts';
 
@@ -22,6 +23,8 @@ export interface TableAccess {
   store: DynamoDbAdminStore;
   /** The review path's reads, with the administrative timeouts (for `tokengate review`). */
   reviews: DynamoDbReviewStore;
+  /** The management source's registration and the sync's state of it (docs/rancher.md). */
+  management: DynamoDbManagementStateStore;
   /** Creates the table if absent and waits until it is active; true when it created it. */
   ensureTable(): Promise<boolean>;
   /** Releases the client's sockets so the process can exit. */
@@ -46,6 +49,7 @@ export function openTable(location: TableLocation): TableAccess {
     location,
     store: new DynamoDbAdminStore(operations),
     reviews: new DynamoDbReviewStore(operations, 10_000),
+    management: new DynamoDbManagementStateStore(operations),
     // The document client shares its base client's configuration and middleware, and passes commands
     // other than its own document commands through unchanged, so it can run the table-level ones.
     ensureTable: () => ensureTable(client as unknown as DynamoDBClient, location.tableName),

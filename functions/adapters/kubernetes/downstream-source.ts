@@ -16,7 +16,7 @@
  * Only the `hash` of a hash Secret is kept; a Secret that is not one is dropped as soon as it is parsed.
  *
  * RBAC (namespace cattle-system): clusterauthtokens.cluster.cattle.io and clusteruserattributes.cluster.cattle.io:
- * get, list, patch; secrets: get.
+ * get, list, patch; secrets: get; daemonsets.apps `kube-api-auth`: get (whether ACE is still on).
  */
 import pLimit from 'p-limit';
 import type {
@@ -137,6 +137,11 @@ class DownstreamClusterSource implements ClusterSource {
 
   patchUserNeedsRefresh(name: string, options: CallOptions = {}): Promise<PatchOutcome> {
     return this.client.mergePatch(this.cattlePath('clusteruserattributes', name), { needsRefresh: true }, { signal: options.signal });
+  }
+
+  async readAceState(options: CallOptions = {}): Promise<'on' | 'off'> {
+    const path = resourcePath({ group: 'apps', version: 'v1', namespace: this.namespace, plural: 'daemonsets', name: 'kube-api-auth' });
+    return (await this.client.get(path, { signal: options.signal })) === undefined ? 'off' : 'on';
   }
 
   private async readHashSecret(requests: RestRequests, name: string, into: HashSecretReads): Promise<void> {

@@ -15,7 +15,9 @@
  * - ClusterListingError: an answer that is not usable (an unexpected status, a body that is not the expected
  *   JSON or exceeds `maxResponseBytes`, continue tokens that kept expiring).
  *
- * There is no watch yet; one would start from the `resourceVersion` that {@link KubernetesRestClient.list} returns.
+ * A watch ({@link RestRequests.watch}) is one bounded request: the server sends the events since a
+ * `resourceVersion` for `timeoutSeconds`, then ends the response; it answers `expired` when that version is
+ * too old (HTTP 410, or the ERROR event with a 410 Status kube-apiserver sends inside a 200).
  */
 import { z } from 'zod';
 import { ClusterListingError } from '../../core/ports/cluster-source.ts';
@@ -84,6 +86,29 @@ export interface RestRequests {
   list<T, Rejection>(path: string, request: ListRequest<T, Rejection>): Promise<ListResult<T, Rejection>>;
   /** Applies an RFC 7386 JSON merge patch to the object at `path`. */
   mergePatch(path: string, patch: Record<string, unknown>): Promise<MergePatchOutcome>;
+  /** Applies an RFC 6902 JSON patch (`application/json-patch+json`) to the object at `path`. */
+  jsonPatch(path: string, operations: readonly { op: string; path: string; value?: unknown }[]): Promise<MergePatchOutcome>;
+  /** The events of the collection at `path` since `request.resourceVersion`, over one short watch. */
+  watch<T, Rejection>(path: string, request: WatchRequest<T, Rejection>): Promise<WatchResult<T, Rejection> | 'expired'>;
+}
+
+export interface WatchRequest<T, Rejection> {
+  resourceVersion: string;
+  /** How long the server keeps the watch open (whole seconds). */
+  timeoutSeconds: number;
+  parseItem: (raw: unknown) => ItemVerdict<T, Rejection>;
+  /** Other parameters (labelSelector, …). */
+  query?: Record<string, string>;
+}
+
+export type WatchEvent<T, Rejection> =
+  | { type: 'ADDED' | 'MODIFIED'; verdict: ItemVerdict<T, Rejection>; name: string | undefined }
+  | { type: 'DELETED'; name: string | undefined };
+
+export interface WatchResult<T, Rejection> {
+  events: WatchEvent<T, Rejection>[];
+  /** The newest version seen (an event's or a bookmark's); the request's own when nothing came. */
+  resourceVersion: string;
 }
 
 const DEFAULTS = {
@@ -186,6 +211,26 @@ export class KubernetesRestClient {
           }
         }
       },
+      jsonPatch: async (path, operations) => {
+        const body = Buffer.from(JSON.stringify(operations), 'utf8');
+        const response = await send({ method: 'PATCH', path, payload: { contentType: 'application/json-patch+json', body } });
+        if (response.status === 404) return 'not-found';
+        if (response.status !== 200) throw this.unexpectedStatus(response, `patching ${path}`);
+        return 'patched';
+      },
+      watch: async (path, request) => {
+        const query = {
+          ...request.query,
+          watch: '1',
+          resourceVersion: request.resourceVersion,
+          timeoutSeconds: String(request.timeoutSeconds),
+          allowWatchBookmarks: 'true',
+        };
+        const response = await send({ method: 'GET', path, query });
+        if (response.status === 410) return 'expired';
+        if (response.status !== 200) throw this.unexpectedStatus(response, `watching ${path}`);
+        return this.parseWatch(path, response, request);
+      },
       mergePatch: async (path, patch) => {
         const body = Buffer.from(JSON.stringify(patch), 'utf8');
         const response = await send({ method: 'PATCH', path, payload: { contentType: 'application/merge-patch+json', body } });
@@ -225,6 +270,48 @@ export class KubernetesRestClient {
       continueToken = page.data.metadata.continue === '' ? undefined : page.data.metadata.continue;
     } while (continueToken !== undefined);
     return { items, rejected, resourceVersion: resourceVersion ?? '' };
+  }
+
+  private parseWatch<T, Rejection>(path: string, response: RawResponse, request: WatchRequest<T, Rejection>): WatchResult<T, Rejection> | 'expired' {
+    const events: WatchEvent<T, Rejection>[] = [];
+    let resourceVersion = request.resourceVersion;
+    const newer = (candidate: unknown) => {
+      // resourceVersions are opaque, but kube-apiserver's are etcd revisions: keep the largest one seen
+      if (typeof candidate === 'string' && /^\d+$/.test(candidate) && (!/^\d+$/.test(resourceVersion) || BigInt(candidate) > BigInt(resourceVersion))) {
+        resourceVersion = candidate;
+      }
+    };
+    for (const line of response.body.toString('utf8').split('\n')) {
+      if (line.trim() === '') continue;
+      let event: { type?: unknown; object?: { code?: unknown; metadata?: { name?: unknown; resourceVersion?: unknown } } };
+      try {
+        event = JSON.parse(line) as typeof event;
+      } catch {
+        throw new ClusterListingError(this.clusterId, `watching ${path}: an event is not JSON (the stream was cut?)`);
+      }
+      const metadata = event.object?.metadata;
+      const name = typeof metadata?.name === 'string' ? metadata.name : undefined;
+      switch (event.type) {
+        case 'ERROR':
+          if (event.object?.code === 410) return 'expired';
+          throw new ClusterListingError(this.clusterId, `watching ${path}: the server sent an error event (${String(event.object?.code)})`);
+        case 'BOOKMARK':
+          newer(metadata?.resourceVersion);
+          break;
+        case 'ADDED':
+        case 'MODIFIED':
+          events.push({ type: event.type, verdict: request.parseItem(event.object), name });
+          newer(metadata?.resourceVersion);
+          break;
+        case 'DELETED':
+          events.push({ type: 'DELETED', name });
+          newer(metadata?.resourceVersion);
+          break;
+        default:
+          throw new ClusterListingError(this.clusterId, `watching ${path}: unknown event type`);
+      }
+    }
+    return { events, resourceVersion };
   }
 
   private parseJson(response: RawResponse, what: string): unknown {

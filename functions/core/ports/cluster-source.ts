@@ -56,6 +56,13 @@ export interface ClusterSource {
 
   /** Merge-patches `needsRefresh: true` on a ClusterUserAttribute, so Rancher refreshes the user's groups. */
   patchUserNeedsRefresh(name: string, options?: CallOptions): Promise<PatchOutcome>;
+
+  /**
+   * Whether Rancher still runs the cluster's Authorized Cluster Endpoint: `off` when the `kube-api-auth`
+   * DaemonSet is gone from cattle-system, which Rancher deletes when ACE is switched off (docs/rancher.md,
+   * "When ACE is switched off"). Rancher then stops updating the objects this source reads.
+   */
+  readAceState(options?: CallOptions): Promise<'on' | 'off'>;
 }
 
 /** Base of every ClusterSource error. */

@@ -6,6 +6,7 @@ import { commandHelp, parseCommandArgs, type Command } from './lib/command.ts';
 import { clustersAddCommand, clustersListCommand, clustersRemoveCommand, clustersRotateCommand } from './commands/clusters.ts';
 import { importCommand } from './commands/import.ts';
 import { reviewCommand } from './commands/review.ts';
+import { rancherSetCommand, rancherShowCommand } from './commands/rancher.ts';
 import { serveCommand } from './commands/serve.ts';
 import { clustersSetKubeconfigCommand, syncCommand } from './commands/sync.ts';
 import { tableCreateCommand } from './commands/table.ts';
@@ -25,6 +26,8 @@ export const COMMANDS: Command[] = [
   clustersRemoveCommand,
   clustersRotateCommand,
   clustersSetKubeconfigCommand,
+  rancherSetCommand,
+  rancherShowCommand,
   syncCommand,
   webhookConfigCommand,
   importCommand,

@@ -9,6 +9,9 @@ import { clusterIdSchema } from '../../core/records.ts';
 import { powertoolsLog, powertoolsMetrics } from '../../adapters/telemetry/powertools.ts';
 import { type Log, type MetricsSink } from '../../core/ports/telemetry.ts';
 import { clusterSourceOpener } from '../../adapters/kubernetes/cluster-opener.ts';
+import { managementSourceOpener } from '../../adapters/kubernetes/management-opener.ts';
+import { DynamoDbManagementStateStore } from '../../adapters/dynamodb/management-state-store.ts';
+import type { ManagementDeps } from '../../services/sync/management-sync.ts';
 import { syncConfigSchema, syncOptions, type SyncConfig } from './config.ts';
 import { cachingKubeconfigStore, SecretsManagerKubeconfigStore } from '../../adapters/kubeconfig/kubeconfig-store.ts';
 import { createSyncer, type OpenClusterSource, type SyncStore, type Syncer, type SyncSummary } from '../../services/sync/sync.ts';
@@ -72,46 +75,56 @@ export function makeHandler({ syncer, log, metrics }: HandlerDeps): SyncHandler 
  * The table client of sync: longer per-attempt timeouts than the review path's, and more attempts,
  * because sync writes in bulk and throttling (retried by the SDK with backoff) is expected there.
  */
-export function syncStore(
-  config: Pick<SyncConfig, 'AWS_REGION' | 'DYNAMODB_ENDPOINT' | 'TABLE_NAME' | 'AWS_ACCESS_KEY_ID' | 'AWS_PROFILE'>,
-): DynamoDbMirrorStore {
+export function syncStore(config: Pick<SyncConfig, 'AWS_REGION' | 'DYNAMODB_ENDPOINT' | 'TABLE_NAME' | 'AWS_ACCESS_KEY_ID' | 'AWS_PROFILE'>): DynamoDbMirrorStore {
+  return new DynamoDbMirrorStore(syncTable(config));
+}
+
+/** The management source's state store on the same table (docs/rancher.md). */
+export function syncManagementStore(config: Pick<SyncConfig, 'AWS_REGION' | 'DYNAMODB_ENDPOINT' | 'TABLE_NAME' | 'AWS_ACCESS_KEY_ID' | 'AWS_PROFILE'>): DynamoDbManagementStateStore {
+  return new DynamoDbManagementStateStore(syncTable(config));
+}
+
+function syncTable(config: Pick<SyncConfig, 'AWS_REGION' | 'DYNAMODB_ENDPOINT' | 'TABLE_NAME' | 'AWS_ACCESS_KEY_ID' | 'AWS_PROFILE'>): TableOperations {
   const client = createDocumentClient({
     ...tableClientOf(config),
     connectionTimeoutMs: 2000,
     requestTimeoutMs: 10_000,
     maxAttempts: 8,
   });
-  return new DynamoDbMirrorStore(new TableOperations(client, config.TABLE_NAME));
+  return new TableOperations(client, config.TABLE_NAME);
 }
 
 /** Builds the real handler from an environment: one store, one Secrets Manager client, one log, one metrics sink. */
 export function handlerFromEnvironment(
   env: Record<string, string | undefined>,
-  overrides: { store?: SyncStore; openSource?: OpenClusterSource; log?: Log; metrics?: MetricsSink } = {},
+  overrides: { store?: SyncStore; openSource?: OpenClusterSource; management?: ManagementDeps; log?: Log; metrics?: MetricsSink } = {},
 ): SyncHandler {
   const config = parseConfig(syncConfigSchema, env);
   const log = overrides.log ?? powertoolsLog(config.POWERTOOLS_SERVICE_NAME, config.LOG_LEVEL);
   const metrics =
     overrides.metrics ?? powertoolsMetrics({ namespace: config.POWERTOOLS_METRICS_NAMESPACE, serviceName: config.POWERTOOLS_SERVICE_NAME });
   const store = overrides.store ?? syncStore(config);
+  const kubeconfigStores = [
+    cachingKubeconfigStore(
+      new SecretsManagerKubeconfigStore(
+        new SecretsManagerClient({ region: config.AWS_REGION, ...(config.SECRETSMANAGER_ENDPOINT ? { endpoint: config.SECRETSMANAGER_ENDPOINT } : {}) }),
+        config.CLUSTER_SECRET_PREFIX,
+      ),
+      config.KUBECONFIG_CACHE_SECONDS * 1000,
+      () => performance.now(),
+    ),
+  ];
   const openSource =
     overrides.openSource ??
-    clusterSourceOpener(
-      [
-        cachingKubeconfigStore(
-          new SecretsManagerKubeconfigStore(
-            new SecretsManagerClient({ region: config.AWS_REGION, ...(config.SECRETSMANAGER_ENDPOINT ? { endpoint: config.SECRETSMANAGER_ENDPOINT } : {}) }),
-            config.CLUSTER_SECRET_PREFIX,
-          ),
-          config.KUBECONFIG_CACHE_SECONDS * 1000,
-          () => performance.now(),
-        ),
-      ],
-      { pageSize: config.SYNC_PAGE_SIZE, callTimeoutMs: config.SYNC_CLUSTER_TIMEOUT_SECONDS * 1000 },
-    );
+    clusterSourceOpener(kubeconfigStores, { pageSize: config.SYNC_PAGE_SIZE, callTimeoutMs: config.SYNC_CLUSTER_TIMEOUT_SECONDS * 1000 });
+  const management = overrides.management ?? {
+    store: syncManagementStore(config),
+    open: managementSourceOpener(kubeconfigStores, { pageSize: config.SYNC_PAGE_SIZE, callTimeoutMs: config.SYNC_CLUSTER_TIMEOUT_SECONDS * 1000 }),
+  };
   const syncer = createSyncer({
     store,
     openSource,
+    management,
     log,
     metrics,
     now: () => new Date(),

@@ -15,6 +15,16 @@ import {
   type HashSecretReads,
 } from '../../core/ports/cluster-source.ts';
 import { applyMirrorPlan } from '../mirror/apply.ts';
+import { sourceOf } from '../../core/records.ts';
+import {
+  failClosed,
+  mirrorFromManagement,
+  NotServedError,
+  readManagement,
+  writeBackToRancher,
+  type ManagementDeps,
+  type ManagementReading,
+} from './management-sync.ts';
 
 export type { SyncStore } from '../../core/ports/mirror-store.ts';
 
@@ -56,6 +66,8 @@ export interface SyncDeps {
   /** A fresh unique id per run: the lease owner. */
   newRunId: () => string;
   options: SyncOptions;
+  /** Rancher's management cluster, for clusters whose source is `rancher` (docs/rancher.md). */
+  management?: ManagementDeps;
 }
 
 export type PatchKind = 'clusterauthtokens' | 'clusteruserattributes';
@@ -83,6 +95,10 @@ export interface ClusterSyncResult {
   secretReads: number;
   /** Objects that failed validation, by kind and name; their rows were kept untouched. */
   rejected: string[];
+  /** `rancher` source: tokens of the cluster that were not mirrored, each `token/<name>: <reason>`. */
+  skipped: string[];
+  /** Things the operator should know that did not fail the sync. */
+  warnings: string[];
   durationMs: number;
   /** Safe to log and store: names the cause, never a token, secret, hash or kubeconfig. */
   error?: string;
@@ -100,6 +116,8 @@ export interface SyncSummary {
   failed: number;
   busy: number;
   skipped: number;
+  /** How the run read Rancher's management cluster, when it did. */
+  management?: { mode: string; requests: number; objects: number; relisted: string[]; error?: string };
 }
 
 export interface SyncRequest {
@@ -131,10 +149,15 @@ export function createSyncer(deps: SyncDeps) {
     if (unknown.length > 0) log.warn('unknown clusters requested', { clusters: unknown });
 
     const runSignal = request.signal ?? new AbortController().signal;
+    // one read of Rancher per run, for every `rancher` cluster (and as a second ACE signal for downstream ones)
+    const wantsManagement = selected.some((cluster) => sourceOf(cluster) === 'rancher') || (deps.management !== undefined && selected.length > 0);
+    const reading: ManagementReading = wantsManagement
+      ? await readManagement(deps.management, runSignal)
+      : { ok: false, registered: false, error: 'not read' };
     const limit = pLimit(options.concurrency);
     // syncCluster never rejects: each cluster's failure is its own result
     const clusters = await Promise.all(
-      selected.map((cluster) => limit(() => (runSignal.aborted ? skipped(cluster.clusterId) : syncCluster(cluster, runId, runSignal)))),
+      selected.map((cluster) => limit(() => (runSignal.aborted ? skipped(cluster.clusterId) : syncCluster(cluster, runId, runSignal, reading)))),
     );
     for (const [index, result] of clusters.entries()) report(result, selected[index] as ClusterRecord);
 
@@ -149,10 +172,15 @@ export function createSyncer(deps: SyncDeps) {
       failed: count('failed'),
       busy: count('busy'),
       skipped: count('skipped'),
+      ...(reading.ok
+        ? { management: { mode: reading.stats.mode, requests: reading.stats.requests, objects: reading.stats.objects, relisted: reading.stats.relisted } }
+        : reading.registered
+          ? { management: { mode: 'failed', requests: 0, objects: 0, relisted: [], error: reading.error } }
+          : {}),
     };
   }
 
-  async function syncCluster(cluster: ClusterRecord, runId: string, runSignal: AbortSignal): Promise<ClusterSyncResult> {
+  async function syncCluster(cluster: ClusterRecord, runId: string, runSignal: AbortSignal, reading: ManagementReading): Promise<ClusterSyncResult> {
     const clusterId = cluster.clusterId;
     const started = deps.elapsed();
     const startedAt = deps.now();
@@ -167,11 +195,20 @@ export function createSyncer(deps: SyncDeps) {
     const timer = setTimeout(() => timeout.abort(new SyncTimeoutError(clusterId, options.clusterTimeoutMs)), options.clusterTimeoutMs);
     const signal = AbortSignal.any([runSignal, timeout.signal]);
     const result = emptyResult(clusterId);
+    const apply = { concurrency: options.writeConcurrency, batchChunk: options.batchChunk, signal };
     try {
-      const source = await deps.openSource(cluster, signal);
-      const mirrored = await mirrorCluster(source, signal, result);
-      result.outcome = 'ok';
-      result.writeBack = await writeBack(source, mirrored, signal);
+      if (sourceOf(cluster) === 'rancher') {
+        const current = await mirrorFromManagement(store, cluster, reading, apply, result);
+        result.outcome = 'ok';
+        const back = await writeBackToRancher(reading, cluster, current, options.writeBack, deps.now(), signal);
+        result.writeBack = { ...result.writeBack, lastUsedPatched: back.lastUsedPatched, deferred: back.deferred, failed: back.failed, forbidden: back.forbidden ? ['clusterauthtokens'] : [] };
+      } else {
+        const source = await deps.openSource(cluster, signal);
+        await failClosedIfAceOff(source, cluster, reading, apply, result);
+        const mirrored = await mirrorCluster(source, signal, result);
+        result.outcome = 'ok';
+        result.writeBack = await writeBack(source, mirrored, signal);
+      }
     } catch (error) {
       result.outcome = 'failed';
       result.error = describeFailure(error, signal);
@@ -189,6 +226,7 @@ export function createSyncer(deps: SyncDeps) {
       durationMs: result.durationMs,
       ...(result.error ? { error: result.error } : {}),
       ...(result.rejected.length > 0 ? { rejected: result.rejected.length } : {}),
+      ...(result.skipped.length > 0 ? { skipped: result.skipped.length } : {}),
     };
     try {
       if (!(await store.finishSync(clusterId, runId, lastSync))) {
@@ -198,6 +236,34 @@ export function createSyncer(deps: SyncDeps) {
       log.warn('sync outcome not recorded', { clusterId, error: describeFailure(error) });
     }
     return result;
+  }
+
+  /**
+   * A downstream cluster whose ACE Rancher switched off (its kube-api-auth DaemonSet is gone, or Rancher's
+   * cluster object says so) has objects Rancher no longer updates: its Rancher tokens stop being served
+   * (`failClosed`) and the sync fails with the reason, until ACE is back or its source is switched.
+   */
+  async function failClosedIfAceOff(
+    source: ClusterSource,
+    cluster: ClusterRecord,
+    reading: ManagementReading,
+    apply: { concurrency: number; batchChunk: number; signal: AbortSignal },
+    result: ClusterSyncResult,
+  ): Promise<void> {
+    const clusterId = cluster.clusterId;
+    const inRancher = reading.ok ? reading.state.snapshot.clusters.find((candidate) => candidate.name === clusterId) : undefined;
+    const why =
+      (await source.readAceState({ signal: apply.signal })) === 'off'
+        ? 'the kube-api-auth DaemonSet is gone from cattle-system'
+        : inRancher?.aceEnabled === false
+          ? "Rancher's cluster object has localClusterAuthEndpoint.enabled false"
+          : undefined;
+    if (why === undefined) return;
+    await failClosed(store, clusterId, apply, result);
+    throw new NotServedError(
+      `cluster ${clusterId}: ACE is off in Rancher (${why}), so Rancher no longer updates the tokens in cattle-system; ` +
+        `its Rancher tokens are no longer served. Turn ACE back on, or switch the cluster to the management source (docs/rancher.md)`,
+    );
   }
 
   interface Mirrored {
@@ -380,6 +446,9 @@ export function createSyncer(deps: SyncDeps) {
       durationMs: result.durationMs,
       rejectedCount: result.rejected.length,
       rejected: result.rejected.slice(0, LOGGED_REJECTED_NAMES),
+      skippedCount: result.skipped.length,
+      skipped: result.skipped.slice(0, LOGGED_REJECTED_NAMES),
+      ...(result.warnings.length > 0 ? { warnings: result.warnings } : {}),
       writeBack: result.writeBack,
       ...(result.error ? { error: result.error } : {}),
     };
@@ -416,7 +485,7 @@ function describeFailure(error: unknown, signal?: AbortSignal): string {
     const reason: unknown = signal.reason;
     return reason instanceof SyncTimeoutError ? reason.message : 'the sync run reached its deadline';
   }
-  if (error instanceof ClusterSourceError) return error.message;
+  if (error instanceof ClusterSourceError || error instanceof NotServedError) return error.message;
   return describeError(error);
 }
 
@@ -430,6 +499,8 @@ function emptyResult(clusterId: string): ClusterSyncResult {
     conflicts: 0,
     secretReads: 0,
     rejected: [],
+    skipped: [],
+    warnings: [],
     durationMs: 0,
     writeBack: { lastUsedPatched: 0, needsRefreshPatched: 0, deferred: 0, failed: 0, forbidden: [] },
   };

@@ -27,6 +27,7 @@ beforeAll(async () => {
         rules: [
           { resources: ['clusterauthtokens', 'clusteruserattributes'], verbs: ['get', 'list', 'patch'] },
           { resources: ['secrets'], verbs: ['get'] },
+          { resources: ['daemonsets'], verbs: ['get'], resourceNames: ['kube-api-auth'] },
         ],
       },
     },

@@ -107,7 +107,11 @@ beforeAll(async () => {
         [SYNC_TOKEN]: { username: 'system:serviceaccount:cattle-system:tokengate-sync', rules: SYNC_ROLE },
         [NO_PATCH_TOKEN]: {
           username: 'system:serviceaccount:cattle-system:tokengate-sync-readonly',
-          rules: [{ resources: ['clusterauthtokens', 'clusteruserattributes'], verbs: ['get', 'list'] }, { resources: ['secrets'], verbs: ['get'] }],
+          rules: [
+            { resources: ['clusterauthtokens', 'clusteruserattributes'], verbs: ['get', 'list'] },
+            { resources: ['secrets'], verbs: ['get'] },
+            { resources: ['daemonsets'], verbs: ['get'], resourceNames: ['kube-api-auth'] },
+          ],
         },
       },
     });

@@ -68,6 +68,8 @@ let server: Server;
 let work: string;
 const requests: string[] = [];
 let applied: K8sObject[] = [];
+/** The objects of infra/kubernetes/rancher-reader.yaml (Rancher's local cluster), by their component label. */
+let rancherObjects: K8sObject[] = [];
 let appliedNames = '';
 
 beforeAll(async () => {
@@ -89,7 +91,10 @@ beforeAll(async () => {
   });
   appliedNames = (await kubectl('apply', '--dry-run=client', '--validate=false', '-f', dir, '-o', 'name')).stdout;
   const json = JSON.parse((await kubectl('apply', '--dry-run=client', '--validate=false', '-f', dir, '-o', 'json')).stdout);
-  applied = json.kind === 'List' ? json.items : [json];
+  const all: K8sObject[] = json.kind === 'List' ? json.items : [json];
+  const isRancher = (o: K8sObject) => /^rancher-/.test((o.metadata as { labels?: Record<string, string> }).labels?.['app.kubernetes.io/component'] ?? '');
+  applied = all.filter((o) => !isRancher(o));
+  rancherObjects = all.filter(isRancher);
 }, 120_000);
 
 afterAll(async () => {
@@ -99,7 +104,7 @@ afterAll(async () => {
 
 describe('kubectl apply --dry-run=client -f infra/kubernetes/', () => {
   it('accepts every manifest and would create the sync reader ServiceAccount, Role, RoleBinding and token Secret', () => {
-    expect(appliedNames.trim().split('\n').sort()).toEqual([
+    expect(appliedNames.trim().split('\n').filter((name) => !name.includes('rancher')).sort()).toEqual([
       'role.rbac.authorization.k8s.io/tokengate-sync',
       'rolebinding.rbac.authorization.k8s.io/tokengate-sync',
       'secret/tokengate-sync-token',
@@ -112,11 +117,12 @@ describe('kubectl apply --dry-run=client -f infra/kubernetes/', () => {
     for (const o of applied) expect(o.metadata.namespace, `${o.kind}/${o.metadata.name}`).toBe('cattle-system');
   });
 
-  it('grants get/list/patch on tokens and user attributes, only get on secrets, and nothing else', () => {
+  it('grants get/list/patch on tokens and user attributes, only get on secrets and the kube-api-auth DaemonSet, and nothing else', () => {
     const role = applied.find((o) => o.kind === 'Role')!;
     expect(role.rules).toEqual([
       { apiGroups: ['cluster.cattle.io'], resources: ['clusterauthtokens', 'clusteruserattributes'], verbs: ['get', 'list', 'patch'] },
       { apiGroups: [''], resources: ['secrets'], verbs: ['get'] },
+      { apiGroups: ['apps'], resources: ['daemonsets'], resourceNames: ['kube-api-auth'], verbs: ['get'] },
     ]);
     expect(applied.filter((o) => /Cluster(Role|RoleBinding)$/.test(o.kind))).toEqual([]);
   });
@@ -134,6 +140,29 @@ describe('kubectl apply --dry-run=client -f infra/kubernetes/', () => {
   });
 });
 
+describe('infra/kubernetes/rancher-reader.yaml (Rancher\'s local cluster)', () => {
+  const byName = (kind: string, name: string) => rancherObjects.find((o) => o.kind === kind && o.metadata.name === name)!;
+
+  it('reads tokens, users, user attributes and clusters cluster-wide, and Secrets only in cattle-tokens, never writing', () => {
+    expect(byName('ClusterRole', 'tokengate-rancher-reader').rules).toEqual([
+      { apiGroups: ['management.cattle.io'], resources: ['tokens', 'users', 'userattributes', 'clusters'], verbs: ['get', 'list', 'watch'] },
+    ]);
+    const role = byName('Role', 'tokengate-rancher-reader');
+    expect(role.metadata.namespace).toBe('cattle-tokens');
+    expect(role.rules).toEqual([{ apiGroups: [''], resources: ['secrets'], verbs: ['get', 'list', 'watch'] }]);
+  });
+
+  it('keeps the write-back verbs in separate, removable objects bound to the same ServiceAccount', () => {
+    expect(byName('ClusterRole', 'tokengate-rancher-writeback').rules).toEqual([{ apiGroups: ['management.cattle.io'], resources: ['tokens'], verbs: ['patch'] }]);
+    expect(byName('Role', 'tokengate-rancher-writeback').rules).toEqual([{ apiGroups: [''], resources: ['secrets'], verbs: ['patch'] }]);
+    for (const [kind, name] of [['ClusterRoleBinding', 'tokengate-rancher-writeback'], ['RoleBinding', 'tokengate-rancher-writeback'], ['ClusterRoleBinding', 'tokengate-rancher-reader'], ['RoleBinding', 'tokengate-rancher-reader']] as const) {
+      expect(byName(kind, name).subjects).toEqual([{ kind: 'ServiceAccount', name: 'tokengate-rancher-reader', namespace: 'cattle-system' }]);
+    }
+    const readerVerbs = rancherObjects.filter((o) => /reader$/.test(o.metadata.name) && o.rules).flatMap((o) => o.rules.flatMap((r: { verbs: string[] }) => r.verbs));
+    expect(readerVerbs).not.toContain('patch');
+  });
+});
+
 describe('apiserver side (infra/kubernetes/apiserver/)', () => {
   const apiserverDir = join(dir, 'apiserver');
   const flags = {
@@ -144,7 +173,7 @@ describe('apiserver side (infra/kubernetes/apiserver/)', () => {
   const asFlags = (list: string[]) => Object.fromEntries(list.map((a) => a.split(/=(.*)/s).slice(0, 2)));
 
   it('is kept out of the directory kubectl applies (these are node files, not cluster objects)', () => {
-    expect(readdirSync(dir).filter((f) => /\.(ya?ml|json)$/.test(f))).toEqual(['sync-reader.yaml']);
+    expect(readdirSync(dir).filter((f) => /\.(ya?ml|json)$/.test(f))).toEqual(['rancher-reader.yaml', 'sync-reader.yaml']);
   });
 
   it('RKE2: v1 webhook, 10s cache, and the webhook directory mounted into the static apiserver pod', () => {

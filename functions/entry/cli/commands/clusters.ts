@@ -1,8 +1,9 @@
 import { credentialEndMs, credentialUsable, issueCredential } from '../../../core/caller-credential.ts';
 import { ConflictError } from '../../../core/errors.ts';
 import { newCluster, type CallerCredential, type ClusterRecord } from '../../../core/records.ts';
-import { parseValue, stringOption, type Command } from '../lib/command.ts';
-import { CliError } from '../lib/errors.ts';
+import { z } from 'zod';
+import { flag, parseValue, stringOption, type Command } from '../lib/command.ts';
+import { CliError, UsageError } from '../lib/errors.ts';
 import { clusterIdArgument, durationSchema, formatDuration, OUTPUT_OPTION, outputFormat, tableLocation, TABLE_OPTIONS } from '../lib/options.ts';
 import { formatTable } from '../lib/output.ts';
 import { withTable } from '../../../adapters/dynamodb/table-access.ts';
@@ -13,14 +14,32 @@ export const clustersAddCommand: Command = {
   summary: "Register a cluster and print its webhook caller credential (stdout only, shown once).",
   description:
     'Only an argon2id hash of the credential is stored. Put the credential in the kubeconfig that the\n' +
-    "cluster's apiservers read (see: tokengate webhook-config).",
+    "cluster's apiservers read (see: tokengate webhook-config).\n" +
+    '--source says where its tokens come from (docs/rancher.md, "Supported setups"): downstream (default) reads\n' +
+    "Rancher's copies in the cluster's cattle-system with --kubeconfig; rancher derives them from Rancher's\n" +
+    'management cluster (tokengate rancher set); the id must then be Rancher\'s cluster id.',
   args: '<clusterId>',
-  options: { ...KUBECONFIG_OPTIONS, ...TABLE_OPTIONS },
+  options: {
+    source: { type: 'string', value: 'KIND', description: 'downstream (default) or rancher' },
+    'accept-unscoped-tokens': {
+      type: 'boolean',
+      description: "rancher source: also accept the users' unscoped non-login tokens, as Rancher's proxy does (off: ACE's rule; see docs/rancher.md)",
+    },
+    ...KUBECONFIG_OPTIONS,
+    ...TABLE_OPTIONS,
+  },
   positionals: { min: 1, max: 1 },
-  examples: ['tokengate clusters add c-m-abc12xyz --kubeconfig sync-reader.kubeconfig > credential.txt'],
+  examples: [
+    'tokengate clusters add c-m-abc12xyz --kubeconfig sync-reader.kubeconfig > credential.txt',
+    'tokengate clusters add c-m-xyz98765 --source rancher > credential.txt',
+  ],
   async run(input, io) {
     const clusterId = clusterIdArgument(input.positionals[0]);
     const location = tableLocation(input, io.env);
+    const source = parseValue(z.enum(['downstream', 'rancher'], { error: 'expected downstream or rancher' }), stringOption(input, 'source') ?? 'downstream', '--source');
+    const acceptUnscoped = flag(input, 'accept-unscoped-tokens');
+    if (source === 'rancher' && stringOption(input, 'kubeconfig') !== undefined) throw new UsageError('--source rancher reads Rancher\'s management cluster (tokengate rancher set): no --kubeconfig');
+    if (source === 'downstream' && acceptUnscoped) throw new UsageError('--accept-unscoped-tokens needs --source rancher');
     const kubeconfig = await prepareKubeconfig(input, io, clusterId, location);
     return withTable(location, async ({ store }) => {
       if (kubeconfig && (await store.readCluster(clusterId))) throw alreadyRegistered(clusterId);
@@ -28,7 +47,10 @@ export const clustersAddCommand: Command = {
       const now = io.now();
       const { credential, record } = await issueCredential(io.randomBytes, now);
       try {
-        await store.createCluster(newCluster(clusterId, record, now, access));
+        await store.createCluster({
+          ...newCluster(clusterId, record, now, access),
+          ...(source === 'rancher' ? { source, ...(acceptUnscoped ? { acceptUnscopedTokens: true } : {}) } : {}),
+        });
       } catch (error) {
         if (error instanceof ConflictError) throw alreadyRegistered(clusterId);
         throw error;
@@ -36,7 +58,11 @@ export const clustersAddCommand: Command = {
       io.stdout(`${credential}\n`);
       io.stderr(
         `registered cluster ${clusterId}; its webhook credential (above) is shown only this once.\n` +
-          (kubeconfig ? `sync reads it with the kubeconfig in ${kubeconfig.describe}\n` : `sync cannot read it yet: tokengate clusters set-kubeconfig ${clusterId} --kubeconfig FILE\n`) +
+          (source === 'rancher'
+            ? `sync derives its tokens from Rancher's management cluster (tokengate rancher show)${acceptUnscoped ? ', unscoped non-login tokens included' : ''}\n`
+            : kubeconfig
+              ? `sync reads it with the kubeconfig in ${kubeconfig.describe}\n`
+              : `sync cannot read it yet: tokengate clusters set-kubeconfig ${clusterId} --kubeconfig FILE\n`) +
           `next: tokengate webhook-config ${clusterId} --url <API base URL> --credential <credential>\n`,
       );
       return 0;

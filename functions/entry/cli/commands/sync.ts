@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { noMetrics, silentLog } from '../../../core/ports/telemetry.ts';
 import { clusterSourceOpener } from '../../../adapters/kubernetes/cluster-opener.ts';
+import { managementSourceOpener } from '../../../adapters/kubernetes/management-opener.ts';
 import { createSyncer, type ClusterSyncResult } from '../../../services/sync/sync.ts';
 import { parseConfig } from '../../config.ts';
 import { DEFAULT_SYNC_OPTIONS, syncOptions, syncRunConfigSchema } from '../../sync/config.ts';
@@ -53,10 +54,11 @@ export const syncCommand: Command = {
     });
     const location = tableLocation(input, io.env);
 
-    return withTable(location, async ({ store }) => {
+    return withTable(location, async ({ store, management }) => {
       const syncer = createSyncer({
         store,
         openSource: clusterSourceOpener(readableKubeconfigStores(io, location), { callTimeoutMs: timeoutMs }),
+        management: { store: management, open: managementSourceOpener(readableKubeconfigStores(io, location), { callTimeoutMs: timeoutMs }) },
         log: silentLog,
         metrics: noMetrics,
         now: () => io.now(),
@@ -72,6 +74,14 @@ export const syncCommand: Command = {
       else if (summary.clusters.length > 0) io.stdout(formatTable(RESULT_COLUMNS, summary.clusters.map(resultCells)));
       if (summary.clusters.length === 0 && summary.unknown.length === 0) io.stderr('no clusters registered (tokengate clusters add <clusterId> --kubeconfig FILE)\n');
       for (const id of summary.unknown) io.stderr(`cluster ${id} is not registered\n`);
+      if (summary.management) {
+        const read = summary.management;
+        io.stderr(read.error ? `${read.error}\n` : `read Rancher's management cluster (${read.mode}): ${read.requests} request(s), ${read.objects} object(s)/event(s)\n`);
+      }
+      for (const result of summary.clusters) {
+        for (const skipped of result.skipped) io.stderr(`cluster ${result.clusterId}: not mirrored: ${skipped}\n`);
+        for (const warning of result.warnings) io.stderr(`cluster ${result.clusterId}: ${warning}\n`);
+      }
       for (const result of summary.clusters) {
         if (result.writeBack.forbidden.length > 0) {
           io.stderr(`cluster ${result.clusterId}: the kubeconfig's Role may not patch ${result.writeBack.forbidden.join(', ')}: usage is not written back\n`);
