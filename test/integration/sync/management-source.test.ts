@@ -48,7 +48,7 @@ async function review(token: string): Promise<{ authenticated: boolean; user?: {
 async function everyRow(): Promise<string> {
   const { ScanCommand } = await import('@aws-sdk/lib-dynamodb');
   const { createDocumentClient } = await import('../../../functions/adapters/dynamodb/client.ts');
-  const client = createDocumentClient({ region: 'us-east-1', endpoint: stack.dynamoEndpoint, connectionTimeoutMs: 2000, requestTimeoutMs: 5000, maxAttempts: 2 });
+  const client = createDocumentClient({ region: 'us-east-1', endpoint: stack.dynamoEndpoint, localCredentials: true, connectionTimeoutMs: 2000, requestTimeoutMs: 5000, maxAttempts: 2 });
   const items = (await client.send(new ScanCommand({ TableName: stack.tableName }))).Items ?? [];
   client.destroy();
   // the state snapshot is gzip'd: unzip it too, so the check covers it
