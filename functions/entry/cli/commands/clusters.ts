@@ -4,9 +4,9 @@ import { newCluster, type CallerCredential, type ClusterRecord } from '../../../
 import { parseValue, stringOption, type Command } from '../lib/command.ts';
 import { CliError } from '../lib/errors.ts';
 import { clusterIdArgument, durationSchema, formatDuration, OUTPUT_OPTION, outputFormat, tableLocation, TABLE_OPTIONS } from '../lib/options.ts';
-import { formatTable } from '../lib/output.ts';
+import { printObjects } from '../lib/output.ts';
 import { withTable } from '../../../adapters/dynamodb/table-access.ts';
-import { forgetKubeconfig, KUBECONFIG_OPTIONS, prepareKubeconfig, SYNC_COLUMNS, syncCells, syncView } from '../lib/cluster-access.ts';
+import { forgetKubeconfig, KUBECONFIG_OPTIONS, prepareKubeconfig, syncColumns, syncView } from '../lib/cluster-access.ts';
 
 export const clustersAddCommand: Command = {
   name: 'clusters add',
@@ -66,28 +66,25 @@ export const clustersListCommand: Command = {
         })),
         ...syncView(cluster),
       }));
-      if (format === 'json') {
-        io.stdout(`${JSON.stringify(views, null, 2)}\n`);
-        return 0;
-      }
-      if (views.length === 0) {
-        io.stderr('no clusters registered (tokengate clusters add <clusterId>)\n');
-        return 0;
-      }
-      io.stdout(
-        formatTable(
-          ['CLUSTER', 'CREATED', 'CREDENTIALS', ...SYNC_COLUMNS],
-          views.map((view, index) => [
-            view.clusterId,
-            view.createdAt,
-            view.credentials
-              .filter((credential) => credential.valid)
-              .map((credential) => (credential.notAfter ? `${credential.id} (until ${credential.notAfter})` : credential.id))
-              .join(', ') || 'none valid',
-            ...syncCells(clusters[index] as ClusterRecord),
-          ]),
-        ),
-      );
+      const byId = new Map(clusters.map((cluster) => [cluster.clusterId, cluster]));
+      printObjects(io, format, views, {
+        kind: 'cluster',
+        nameOf: (view) => view.clusterId,
+        empty: 'no clusters registered (tokengate clusters add <clusterId>)',
+        columns: [
+          { title: 'CLUSTER', cell: (view) => view.clusterId },
+          { title: 'CREATED', cell: (view) => view.createdAt },
+          {
+            title: 'CREDENTIALS',
+            cell: (view) =>
+              view.credentials
+                .filter((credential) => credential.valid)
+                .map((credential) => (credential.notAfter ? `${credential.id} (until ${credential.notAfter})` : credential.id))
+                .join(', ') || 'none valid',
+          },
+          ...syncColumns<(typeof views)[number]>((view) => byId.get(view.clusterId) as ClusterRecord),
+        ],
+      });
       return 0;
     });
   },
