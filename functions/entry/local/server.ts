@@ -3,6 +3,7 @@ import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Serv
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { MAX_BODY_BYTES } from '../authenticate/http.ts';
+import { NOT_DYNAMODB_ERROR } from './defaults.ts';
 
 export type ApiHandler = (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>;
 
@@ -160,6 +161,14 @@ export interface LocalServerOptions {
   requestId?: () => string;
   /** Told about a handler that threw instead of answering (a defect: handlers map their own errors). */
   onHandlerError?: (error: unknown) => void;
+  /**
+   * The DynamoDB endpoint of this local mode. A DynamoDB request sent here (a client given the API's
+   * port by mistake) is answered with a DynamoDB-shaped error naming it, instead of a 404 the SDK
+   * cannot read.
+   */
+  dynamoEndpoint?: string;
+  /** Extra GET routes served before the handler, by path (e.g. `/metrics`). */
+  routes?: Record<string, () => Promise<{ contentType: string; body: string }>>;
 }
 
 export interface LocalServer {
@@ -195,6 +204,20 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
   });
 
   async function serve(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const target = request.headers['x-amz-target'];
+    if (typeof target === 'string' && target.startsWith('DynamoDB_')) {
+      request.resume();
+      refuseDynamoDbRequest(response, options.dynamoEndpoint);
+      return;
+    }
+    const route = request.method === 'GET' ? options.routes?.[(request.url ?? '/').split('?')[0] as string] : undefined;
+    if (route) {
+      request.resume();
+      const { contentType, body } = await route();
+      response.writeHead(200, { 'content-type': contentType });
+      response.end(body);
+      return;
+    }
     const body = await readBody(request, MAX_BODY_BYTES);
     if (body === 'too-large') {
       refuseTooLarge(request, response);
@@ -254,6 +277,12 @@ function refuseTooLarge(request: IncomingMessage, response: ServerResponse): voi
   request.resume();
   response.setHeader('connection', 'close');
   writeJson(response, 413, { error: { code: 413, message: `request body exceeds ${MAX_BODY_BYTES} bytes` } });
+}
+
+function refuseDynamoDbRequest(response: ServerResponse, dynamoEndpoint: string | undefined): void {
+  const where = dynamoEndpoint ? `use the DynamoDB endpoint ${dynamoEndpoint}` : 'use the DynamoDB endpoint that tokengate serve printed';
+  response.writeHead(400, { 'content-type': 'application/x-amz-json-1.0' });
+  response.end(JSON.stringify({ __type: NOT_DYNAMODB_ERROR, message: `this is the tokengate API; ${where} (--endpoint / DYNAMODB_ENDPOINT)` }));
 }
 
 function writeJson(response: ServerResponse, status: number, body: object): void {
