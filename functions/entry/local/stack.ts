@@ -2,7 +2,7 @@ import { handlerFromEnvironment, type AuthenticateHandler } from '../authenticat
 import { openTable, type TableAccess } from '../../adapters/dynamodb/table-access.ts';
 import { noMetrics, type Log, type MetricsSink } from '../../core/ports/telemetry.ts';
 import { startEmbeddedDynamoDb, type EmbeddedDynamoDb } from '../../adapters/dynamodb/embedded.ts';
-import { startLocalServer, type LocalServer } from './server.ts';
+import { startLocalServer, type LocalServer, type LocalServerOptions } from './server.ts';
 
 export interface LocalApiOptions {
   /** Interface of the API (and of the embedded DynamoDB); loopback by default. */
@@ -13,6 +13,8 @@ export interface LocalApiOptions {
   endpoint?: string;
   /** Port of the embedded DynamoDB; 0 or absent picks a free one. */
   dynamoDbPort?: number;
+  /** Where the embedded DynamoDB keeps its data across restarts; absent: in memory. */
+  dataDir?: string;
   tableName: string;
   region: string;
   cacheTtlSeconds: number;
@@ -22,6 +24,8 @@ export interface LocalApiOptions {
   log?: Log;
   metrics?: MetricsSink;
   onHandlerError?: (error: unknown) => void;
+  /** Extra GET routes of the local server, by path (`tokengate serve` adds `/metrics`). */
+  routes?: LocalServerOptions['routes'];
 }
 
 export interface LocalApi {
@@ -47,7 +51,11 @@ export async function startLocalApi(options: LocalApiOptions): Promise<LocalApi>
   let server: LocalServer | undefined;
   let handler: AuthenticateHandler | undefined;
   try {
-    embedded = options.endpoint ? undefined : await startEmbeddedDynamoDb({ host: loopbackFor(host), port: options.dynamoDbPort });
+    embedded = options.endpoint ? undefined : await startEmbeddedDynamoDb({
+          host: loopbackFor(host),
+          port: options.dynamoDbPort,
+          ...(options.dataDir !== undefined ? { dataDir: options.dataDir } : {}),
+        });
     const endpoint = options.endpoint ?? (embedded as EmbeddedDynamoDb).endpoint;
     const credentials = options.environment ?? {};
     const localCredentials = credentials.AWS_ACCESS_KEY_ID === undefined && credentials.AWS_PROFILE === undefined;
@@ -63,7 +71,14 @@ export async function startLocalApi(options: LocalApiOptions): Promise<LocalApi>
       },
       { metrics: options.metrics ?? noMetrics, ...(options.log ? { log: options.log } : {}) },
     );
-    server = await startLocalServer({ handler, host, port: options.port, onHandlerError: options.onHandlerError });
+    server = await startLocalServer({
+      handler,
+      host,
+      port: options.port,
+      onHandlerError: options.onHandlerError,
+      dynamoEndpoint: endpoint,
+      ...(options.routes ? { routes: options.routes } : {}),
+    });
   } catch (error) {
     await server?.close();
     table?.close();
