@@ -17,7 +17,7 @@ export const clustersAddCommand: Command = {
   args: '<clusterId>',
   options: { ...KUBECONFIG_OPTIONS, ...TABLE_OPTIONS },
   positionals: { min: 1, max: 1 },
-  examples: ['tokengate clusters add c-m-abc12xyz --kubeconfig sync-reader.kubeconfig > credential.txt'],
+  examples: ['tokengate clusters add c-m-abc12xyz --kubeconfig sync-reader.kubeconfig > ~/c-m-abc12xyz.credential'],
   async run(input, io) {
     const clusterId = clusterIdArgument(input.positionals[0]);
     const location = tableLocation(input, io.env);
@@ -37,7 +37,7 @@ export const clustersAddCommand: Command = {
       io.stderr(
         `registered cluster ${clusterId}; its webhook credential (above) is shown only this once.\n` +
           (kubeconfig ? `sync reads it with the kubeconfig in ${kubeconfig.describe}\n` : `sync cannot read it yet: tokengate clusters set-kubeconfig ${clusterId} --kubeconfig FILE\n`) +
-          `next: tokengate webhook-config ${clusterId} --url <API base URL> --credential <credential>\n`,
+          `next: tokengate webhook-config ${clusterId} --url <API base URL> --credential - < <the file holding the credential>\n`,
       );
       return 0;
     });
@@ -123,7 +123,7 @@ export const clustersRotateCommand: Command = {
     ...TABLE_OPTIONS,
   },
   positionals: { min: 1, max: 1 },
-  examples: ['tokengate clusters rotate-credential c-m-abc12xyz --grace 30m > credential.txt'],
+  examples: ['tokengate clusters rotate-credential c-m-abc12xyz --grace 30m > ~/c-m-abc12xyz.credential'],
   async run(input, io) {
     const clusterId = clusterIdArgument(input.positionals[0]);
     const graceMs = parseValue(durationSchema, stringOption(input, 'grace') ?? '1h', '--grace');
