@@ -1,4 +1,5 @@
 import type { AddressInfo } from 'node:net';
+import { mkdir } from 'node:fs/promises';
 import dynalite from 'dynalite';
 
 export interface EmbeddedDynamoDbOptions {
@@ -6,24 +7,28 @@ export interface EmbeddedDynamoDbOptions {
   host?: string;
   /** Port to listen on; 0 or absent picks a free one. */
   port?: number;
+  /** A directory that keeps the data (LevelDB) across restarts; absent: in memory, gone on close. */
+  dataDir?: string;
 }
 
 export interface EmbeddedDynamoDb {
   /** `http://127.0.0.1:<port>`: what `DYNAMODB_ENDPOINT` / `--endpoint` take. */
   endpoint: string;
   port: number;
-  /** Stops listening, drops open connections and discards the data. */
+  /** Stops listening, drops open connections, and discards the data (in memory) or closes its directory. */
   close(): Promise<void>;
 }
 
 /**
- * Starts an in-memory DynamoDB (dynalite, pure Node) for `tokengate serve` and the tests. Tables become
+ * Starts an embedded DynamoDB (dynalite, pure Node) for `tokengate serve` and the tests: in memory, or
+ * kept in `dataDir` (a LevelDB directory, created if missing; one process at a time). Tables become
  * ACTIVE at once. It lacks TransactWriteItems and UpdateTimeToLive (docs/reference.md, "Local DynamoDB"), which tokengate does not
  * need to work.
  */
 export async function startEmbeddedDynamoDb(options: EmbeddedDynamoDbOptions = {}): Promise<EmbeddedDynamoDb> {
   const host = options.host ?? '127.0.0.1';
-  const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  if (options.dataDir !== undefined) await mkdir(options.dataDir, { recursive: true });
+  const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0, ...(options.dataDir !== undefined ? { path: options.dataDir } : {}) });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 0, host, () => {

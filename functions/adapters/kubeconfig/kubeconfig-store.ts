@@ -174,7 +174,7 @@ export async function loadKubeconfig(
   signal?: AbortSignal,
 ): Promise<string> {
   if (!access) {
-    throw new KubeconfigUnavailableError(clusterId, 'no kubeconfig registered (tokengate clusters add <id> --kubeconfig FILE)');
+    throw new KubeconfigUnavailableError(clusterId, `no kubeconfig registered (tokengate clusters set-kubeconfig ${clusterId} --kubeconfig FILE)`);
   }
   const store = stores.find((candidate) => candidate.kind === access.kind);
   if (!store) {

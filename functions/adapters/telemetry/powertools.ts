@@ -1,13 +1,71 @@
-import { Logger } from '@aws-lambda-powertools/logger';
+import { LogFormatter, LogItem, Logger } from '@aws-lambda-powertools/logger';
+import type { LogAttributes, UnformattedAttributes } from '@aws-lambda-powertools/logger/types';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { Context } from 'aws-lambda';
 import type { Log, MetricDimensions, MetricsSink } from '../../core/ports/telemetry.ts';
+
+/**
+ * Powertools' standard keys, with `sampling_rate` only when debug sampling is on (POWERTOOLS_LOGGER_SAMPLE_RATE):
+ * the default formatter writes `"sampling_rate":0` on every line.
+ */
+class TokengateLogFormatter extends LogFormatter {
+  override formatAttributes(attributes: UnformattedAttributes, additional: LogAttributes): LogItem {
+    const context = attributes.lambdaContext;
+    return new LogItem({
+      attributes: {
+        level: attributes.logLevel,
+        message: attributes.message,
+        timestamp: this.formatTimestamp(attributes.timestamp),
+        service: attributes.serviceName,
+        cold_start: context?.coldStart,
+        function_arn: context?.invokedFunctionArn,
+        function_memory_size: context?.memoryLimitInMB,
+        function_name: context?.functionName,
+        function_request_id: context?.awsRequestId,
+        ...(attributes.sampleRateValue ? { sampling_rate: attributes.sampleRateValue } : {}),
+        xray_trace_id: attributes.xRayTraceId,
+      },
+    }).addAttributes(additional);
+  }
+}
+
+// The Powertools loggers and metrics of this container, for `beginInvocation`. In Lambda the composition
+// root builds one of each per container; tests that build many handlers never call `beginInvocation`.
+const loggers = new Set<WeakRef<Logger>>();
+const metricsInstances = new Set<WeakRef<Metrics>>();
+
+function* live<T extends object>(references: Set<WeakRef<T>>): Generator<T> {
+  for (const reference of references) {
+    const value = reference.deref();
+    if (value) yield value;
+    else references.delete(reference);
+  }
+}
+
+/**
+ * Called by a Lambda entry point at the start of every invocation (what Powertools' middy-free
+ * `injectLambdaContext` does): every log line then carries the request id, the function and the cold
+ * start flag, and `correlation_id` (the API Gateway request id) when given; the first invocation of the
+ * container publishes Powertools' `ColdStart` metric.
+ */
+export function beginInvocation(context: Context | undefined, correlationId?: string): void {
+  if (!context) return;
+  for (const logger of live(loggers)) {
+    logger.addContext(context);
+    logger.resetKeys();
+    if (correlationId) logger.setCorrelationId(correlationId);
+  }
+  for (const metrics of live(metricsInstances)) metrics.captureColdStartMetric(context.functionName);
+}
 
 /** A Powertools Logger behind the `Log` port. */
 export function powertoolsLog(serviceName: string, logLevel?: string): Log {
   const logger = new Logger({
     serviceName,
+    logFormatter: new TokengateLogFormatter(),
     ...(logLevel ? { logLevel: logLevel.toUpperCase() as 'INFO' } : {}),
   });
+  loggers.add(new WeakRef(logger));
   return {
     debug: (message, attributes) => logger.debug(message, attributes ?? {}),
     info: (message, attributes) => logger.info(message, attributes ?? {}),
@@ -54,6 +112,7 @@ export function powertoolsMetrics(options: PowertoolsMetricsOptions = {}): Metri
     namespace: options.namespace ?? 'Tokengate',
     serviceName: options.serviceName ?? 'tokengate',
   });
+  metricsInstances.add(new WeakRef(metrics));
   const now = options.now ?? (() => performance.now());
   const random = options.random ?? Math.random;
   const intervalMs = options.flushIntervalMs ?? 0;

@@ -1,10 +1,10 @@
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { parseConfig, tableClientOf } from '../config.ts';
 import { authenticateConfigSchema, type AuthenticateConfig } from './config.ts';
 import { createDocumentClient } from '../../adapters/dynamodb/client.ts';
 import { DynamoDbReviewStore } from '../../adapters/dynamodb/review-store.ts';
 import { TableOperations } from '../../adapters/dynamodb/table-operations.ts';
-import { powertoolsLog, powertoolsMetrics } from '../../adapters/telemetry/powertools.ts';
+import { beginInvocation, powertoolsLog, powertoolsMetrics } from '../../adapters/telemetry/powertools.ts';
 import { type Log, type MetricsSink } from '../../core/ports/telemetry.ts';
 import type { TokenStore } from '../../core/ports/token-store.ts';
 import { parseTokenReview, tokenReviewReply } from './tokenreview.ts';
@@ -105,8 +105,9 @@ export function handlerFromEnvironment(
 // environment throws here, listing every problem, so the function fails loudly on its first call.
 let coldStartHandler: AuthenticateHandler | undefined;
 
-/** The Lambda entry point. */
-export const handler: AuthenticateHandler = (event) => {
+/** The Lambda entry point; every log line carries the invocation's ids, correlated by API Gateway's request id. */
+export const handler: AuthenticateHandler = (event, context?: Context) => {
   coldStartHandler ??= handlerFromEnvironment(process.env);
+  beginInvocation(context, event.requestContext?.requestId);
   return coldStartHandler(event);
 };

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { ConfigError } from '../config.ts';
 import { ConflictError, MalformedRecordError, StoreUnavailableError } from '../../core/errors.ts';
 import { certsCreateCommand } from './commands/certs.ts';
@@ -12,10 +11,14 @@ import { clustersSetKubeconfigCommand, syncCommand } from './commands/sync.ts';
 import { tableCreateCommand } from './commands/table.ts';
 import { tokensCreateCommand, tokensListCommand, tokensRevokeCommand, tokensUnrevokeCommand } from './commands/tokens.ts';
 import { webhookConfigCommand } from './commands/webhook-config.ts';
+import { completionCommand } from './commands/completion.ts';
+import { packageVersion, versionCommand } from './commands/version.ts';
+import { suggestions } from './lib/suggest.ts';
 import { CliError, UsageError } from './lib/errors.ts';
 import { processIo, type CliIo } from './lib/io.ts';
 import { UnreadableFileError } from './lib/kube-files.ts';
 import { TableError, type TableLocation } from '../../adapters/dynamodb/table-access.ts';
+import { DEFAULT_DYNAMODB_ENDPOINT, NOT_DYNAMODB_ERROR } from '../local/defaults.ts';
 
 /** Every command, in the order the help lists them. */
 export const COMMANDS: Command[] = [
@@ -37,7 +40,16 @@ export const COMMANDS: Command[] = [
   tokensUnrevokeCommand,
   reviewCommand,
   certsCreateCommand,
+  versionCommand,
+  completionCommand(() => COMMANDS),
 ];
+
+/** The exit codes of every command, as the overview help and the README document them. */
+export const EXIT_CODES = [
+  ['0', 'done (review: accepted)'],
+  ['1', 'failed or refused: the message says why (review: refused or not a Rancher token; sync: a cluster failed)'],
+  ['2', 'wrong usage: unknown command or option, missing or invalid argument'],
+] as const;
 
 /** Picks the command named by the leading words of argv (`clusters add …`), with the rest as its arguments. */
 export function findCommand(argv: string[]): { command: Command; args: string[] } | undefined {
@@ -58,8 +70,12 @@ function overview(): string {
     'Commands:',
     ...COMMANDS.map((command) => `  ${command.name.padEnd(width)}${command.summary}`),
     '',
-    "Run 'tokengate <command> --help' for a command's options. Commands that use the table take",
-    '--endpoint / DYNAMODB_ENDPOINT, --table / TABLE_NAME (default tokengate) and --region / AWS_REGION.',
+    "Run 'tokengate help <command>' (or 'tokengate <command> --help') for a command's options. Commands",
+    'that use the table take --endpoint / DYNAMODB_ENDPOINT, --table / TABLE_NAME (default tokengate) and',
+    '--region / AWS_REGION. Commands that print objects take -o table|wide|json|yaml|name.',
+    '',
+    'Exit codes:',
+    ...EXIT_CODES.map(([code, meaning]) => `  ${code}  ${meaning}`),
     '',
   ].join('\n');
 }
@@ -76,7 +92,7 @@ function groupHelp(group: string): string {
  */
 export async function main(argv: string[], io: CliIo = processIo()): Promise<number> {
   const [first] = argv;
-  if (first === undefined || first === '--help' || first === '-h' || first === 'help') {
+  if (first === undefined || first === '--help' || first === '-h' || (first === 'help' && argv.length === 1)) {
     (first === undefined ? io.stderr : io.stdout)(overview());
     return first === undefined ? 2 : 0;
   }
@@ -84,16 +100,22 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
     io.stdout(`${packageVersion()}\n`);
     return 0;
   }
+  // `tokengate help clusters add` is `tokengate clusters add --help`
+  if (first === 'help') return main([...argv.slice(1), '--help'], io);
   const found = findCommand(argv);
   if (!found) {
     const group = COMMANDS.some((command) => command.name.startsWith(`${first} `)) ? first : undefined;
     if (group) {
       const asked = argv[1] === '--help' || argv[1] === '-h';
-      if (!asked) io.stderr(argv[1] === undefined ? `tokengate ${group}: missing command\n` : `tokengate ${group}: unknown command "${argv[1]}"\n`);
+      if (!asked) {
+        const unknown = argv[1] === undefined ? 'missing command' : `unknown command "${argv[1]}"${didYouMean(argv[1], subcommandsOf(group), group)}`;
+        io.stderr(`tokengate ${group}: ${unknown}\n`);
+      }
       (asked ? io.stdout : io.stderr)(groupHelp(group));
       return asked ? 0 : 2;
     }
-    io.stderr(`tokengate: unknown command "${first}"\nRun 'tokengate --help' for the list of commands.\n`);
+    const firstWords = [...new Set(COMMANDS.map((command) => command.name.split(' ')[0] as string)), 'help'];
+    io.stderr(`tokengate: unknown command "${first}"${didYouMean(first, firstWords)}\nRun 'tokengate --help' for the list of commands.\n`);
     return 2;
   }
 
@@ -114,6 +136,17 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
   }
 }
 
+function subcommandsOf(group: string): string[] {
+  return COMMANDS.filter((command) => command.name.startsWith(`${group} `)).map((command) => command.name.slice(group.length + 1));
+}
+
+/** kubectl's "Did you mean this?" for a mistyped command word; empty when nothing is close. */
+function didYouMean(typed: string, candidates: string[], group?: string): string {
+  const close = suggestions(typed, candidates).slice(0, 3);
+  if (close.length === 0) return '';
+  return `\nDid you mean ${close.length === 1 ? 'this' : 'one of these'}?\n${close.map((word) => `  tokengate ${group ? `${group} ` : ''}${word}`).join('\n')}`;
+}
+
 /** The one place where errors become what the user reads, and the exit code. */
 export function describeError(error: unknown): { message: string; exitCode: number } {
   if (error instanceof UsageError) return { message: error.message, exitCode: 2 };
@@ -127,9 +160,11 @@ export function describeError(error: unknown): { message: string; exitCode: numb
     const { address, port } = error as { address?: string; port?: number };
     const where = `${address ?? 'the address'}${port ? `:${port}` : ''}`;
     const why = code === 'EADDRINUSE' ? 'already in use' : code === 'EACCES' ? 'not permitted' : 'not an address of this host';
-    return { message: `cannot listen on ${where} (${why}); choose another with --host / --port / --dynamodb-port`, exitCode: 1 };
+    return { message: `cannot listen on ${where} (${why}); choose another with --host / --port / --dynamodb-port (0: any free port)`, exitCode: 1 };
   }
   if (error instanceof MalformedRecordError) return { message: `${error.message} (written by something other than tokengate?)`, exitCode: 1 };
+  const unreadable = describeUnreadableFile(error);
+  if (unreadable) return { message: unreadable, exitCode: 1 };
   const detail = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
   return { message: `unexpected error (${detail}); set TOKENGATE_DEBUG=1 for details`, exitCode: 1 };
 }
@@ -157,6 +192,19 @@ function describeTableError(location: TableLocation, error: unknown): { message:
       exitCode: 1,
     };
   }
+  if (cause.name === NOT_DYNAMODB_ERROR) {
+    // the local server's answer to a DynamoDB request: its message names the DynamoDB endpoint to use
+    return { message: `${location.endpoint ?? 'the endpoint'} is the tokengate API, not DynamoDB: ${cause.message}`, exitCode: 1 };
+  }
+  const status = (cause as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+  if (location.endpoint && (cause.name === 'Unknown' || cause.name === 'UnknownError') && status !== undefined && status !== 400 && status < 500) {
+    return {
+      message:
+        `${location.endpoint} answered HTTP ${status}, which DynamoDB never does: it is not a DynamoDB endpoint ` +
+        `(the tokengate API's port?). Use the DynamoDB endpoint \`tokengate serve\` prints (default ${DEFAULT_DYNAMODB_ENDPOINT})`,
+      exitCode: 1,
+    };
+  }
   if (cause.name === 'CredentialsProviderError') {
     return { message: 'no AWS credentials found; give --endpoint for a local DynamoDB, or configure AWS credentials', exitCode: 1 };
   }
@@ -164,6 +212,14 @@ function describeTableError(location: TableLocation, error: unknown): { message:
     return { message: `DynamoDB refused the request ${where}: ${cause.name}: ${cause.message}`, exitCode: 1 };
   }
   return { message: `DynamoDB request failed ${where}: ${cause.name}: ${cause.message}`, exitCode: 1 };
+}
+
+/** A file named on the command line that cannot be read (`--kubeconfig`, `--certificate-authority`, …). */
+function describeUnreadableFile(error: unknown): string | undefined {
+  const { code, path, syscall } = (error ?? {}) as NodeJS.ErrnoException;
+  if (typeof path !== 'string' || !['open', 'read', 'stat', 'scandir'].includes(syscall ?? '')) return undefined;
+  const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'it is a directory' : code;
+  return why === undefined ? undefined : `cannot read ${path}: ${why}`;
 }
 
 /** Network errors from the SDK's HTTP handler carry their code on a nested cause. */
@@ -178,13 +234,4 @@ function findCode(error: Error): string | undefined {
     for (const inner of error.errors) if ((inner as NodeJS.ErrnoException)?.code) return (inner as NodeJS.ErrnoException).code;
   }
   return undefined;
-}
-
-function packageVersion(): string {
-  try {
-    const text = readFileSync(new URL('../../../package.json', import.meta.url), 'utf8');
-    return (JSON.parse(text) as { version?: string }).version ?? 'unknown';
-  } catch {
-    return 'unknown';
-  }
 }

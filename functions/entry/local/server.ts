@@ -7,6 +7,7 @@ import { errorBody } from '../authenticate/error-body.ts';
 import { MAX_BODY_BYTES } from '../authenticate/http.ts';
 import { APISERVER_CLIENT_LIMITS, applyConnectionLimits, type ConnectionLimits } from './connection-limits.ts';
 import { checkClientCert, httpsServerOptions, type GatewayClientCert, type LocalTlsOptions } from './tls.ts';
+import { NOT_DYNAMODB_ERROR } from './defaults.ts';
 
 export type ApiHandler = (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>;
 
@@ -169,6 +170,14 @@ export interface LocalServerOptions {
   requestId?: () => string;
   /** Told about a handler that threw instead of answering (a defect: handlers map their own errors). */
   onHandlerError?: (error: unknown) => void;
+  /**
+   * The DynamoDB endpoint of this local mode. A DynamoDB request sent here (a client given the API's
+   * port by mistake) is answered with a DynamoDB-shaped error naming it, instead of a 404 the SDK
+   * cannot read.
+   */
+  dynamoEndpoint?: string;
+  /** Extra GET routes served before the handler, by path (e.g. `/metrics`). */
+  routes?: Record<string, () => Promise<{ contentType: string; body: string }>>;
   /** HTTPS instead of HTTP; with a client CA, mutual TLS (a missing or untrusted client certificate: 403). */
   tls?: LocalTlsOptions;
   /** Told about each answered request, before its answer is sent (an access log; never bodies or headers). */
@@ -237,6 +246,20 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
       writeJson(response, 403, { message: 'Forbidden' });
       return;
     }
+    const target = request.headers['x-amz-target'];
+    if (typeof target === 'string' && target.startsWith('DynamoDB_')) {
+      request.resume();
+      refuseDynamoDbRequest(response, options.dynamoEndpoint);
+      return;
+    }
+    const route = request.method === 'GET' ? options.routes?.[(request.url ?? '/').split('?')[0] as string] : undefined;
+    if (route) {
+      request.resume();
+      const { contentType, body } = await route();
+      response.writeHead(200, { 'content-type': contentType });
+      response.end(body);
+      return;
+    }
     const body = await readBody(request, MAX_BODY_BYTES);
     if (body === 'too-large') {
       answered(413);
@@ -301,6 +324,12 @@ function refuseTooLarge(request: IncomingMessage, response: ServerResponse): voi
   request.resume();
   response.setHeader('connection', 'close');
   writeJson(response, 413, errorBody(413, `request body exceeds ${MAX_BODY_BYTES} bytes`));
+}
+
+function refuseDynamoDbRequest(response: ServerResponse, dynamoEndpoint: string | undefined): void {
+  const where = dynamoEndpoint ? `use the DynamoDB endpoint ${dynamoEndpoint}` : 'use the DynamoDB endpoint that tokengate serve printed';
+  response.writeHead(400, { 'content-type': 'application/x-amz-json-1.0' });
+  response.end(JSON.stringify({ __type: NOT_DYNAMODB_ERROR, message: `this is the tokengate API; ${where} (--endpoint / DYNAMODB_ENDPOINT)` }));
 }
 
 function writeJson(response: ServerResponse, status: number, body: object): void {

@@ -2,7 +2,7 @@ import { handlerFromEnvironment, type AuthenticateHandler } from '../authenticat
 import { openTable, type TableAccess } from '../../adapters/dynamodb/table-access.ts';
 import { noMetrics, type Log, type MetricsSink } from '../../core/ports/telemetry.ts';
 import { startEmbeddedDynamoDb, type EmbeddedDynamoDb } from '../../adapters/dynamodb/embedded.ts';
-import { startLocalServer, type AccessRecord, type LocalServer } from './server.ts';
+import { startLocalServer, type AccessRecord, type LocalServer, type LocalServerOptions } from './server.ts';
 import type { LocalTlsOptions } from './tls.ts';
 
 export interface LocalApiOptions {
@@ -14,6 +14,8 @@ export interface LocalApiOptions {
   endpoint?: string;
   /** Port of the embedded DynamoDB; 0 or absent picks a free one. */
   dynamoDbPort?: number;
+  /** Where the embedded DynamoDB keeps its data across restarts; absent: in memory. */
+  dataDir?: string;
   tableName: string;
   region: string;
   cacheTtlSeconds: number;
@@ -27,6 +29,8 @@ export interface LocalApiOptions {
   tls?: LocalTlsOptions;
   /** Told about each answered request (the local server's access log). */
   onRequest?: (record: AccessRecord) => void;
+  /** Extra GET routes of the local server, by path (`tokengate serve` adds `/metrics`). */
+  routes?: LocalServerOptions['routes'];
 }
 
 export interface LocalApi {
@@ -52,7 +56,11 @@ export async function startLocalApi(options: LocalApiOptions): Promise<LocalApi>
   let server: LocalServer | undefined;
   let handler: AuthenticateHandler | undefined;
   try {
-    embedded = options.endpoint ? undefined : await startEmbeddedDynamoDb({ host: loopbackFor(host), port: options.dynamoDbPort });
+    embedded = options.endpoint ? undefined : await startEmbeddedDynamoDb({
+          host: loopbackFor(host),
+          port: options.dynamoDbPort,
+          ...(options.dataDir !== undefined ? { dataDir: options.dataDir } : {}),
+        });
     const endpoint = options.endpoint ?? (embedded as EmbeddedDynamoDb).endpoint;
     const credentials = options.environment ?? {};
     const localCredentials = credentials.AWS_ACCESS_KEY_ID === undefined && credentials.AWS_PROFILE === undefined;
@@ -76,6 +84,8 @@ export async function startLocalApi(options: LocalApiOptions): Promise<LocalApi>
       onHandlerError: options.onHandlerError,
       ...(options.tls ? { tls: options.tls } : {}),
       ...(options.onRequest ? { onRequest: options.onRequest } : {}),
+      dynamoEndpoint: endpoint,
+      ...(options.routes ? { routes: options.routes } : {}),
     });
   } catch (error) {
     await server?.close();

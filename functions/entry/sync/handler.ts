@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { Context } from 'aws-lambda';
 import { z } from 'zod';
 import { parseConfig, tableClientOf } from '../config.ts';
 import { createDocumentClient } from '../../adapters/dynamodb/client.ts';
 import { DynamoDbMirrorStore } from '../../adapters/dynamodb/mirror-store.ts';
 import { TableOperations } from '../../adapters/dynamodb/table-operations.ts';
 import { clusterIdSchema } from '../../core/records.ts';
-import { powertoolsLog, powertoolsMetrics } from '../../adapters/telemetry/powertools.ts';
+import { beginInvocation, powertoolsLog, powertoolsMetrics } from '../../adapters/telemetry/powertools.ts';
 import { type Log, type MetricsSink } from '../../core/ports/telemetry.ts';
 import { clusterSourceOpener } from '../../adapters/kubernetes/cluster-opener.ts';
 import { managementSourceOpener } from '../../adapters/kubernetes/management-opener.ts';
@@ -142,5 +143,8 @@ let coldStartHandler: SyncHandler | undefined;
 /** The Lambda entry point (scheduled every minute; `{clusters: [...]}` syncs only those). */
 export const handler: SyncHandler = (event, context) => {
   coldStartHandler ??= handlerFromEnvironment(process.env);
+  // the schedule's event id, when EventBridge sent it, correlates the run's log lines
+  const eventId = (event as { id?: unknown } | null)?.id;
+  beginInvocation(context as Context | undefined, typeof eventId === 'string' ? eventId : undefined);
   return coldStartHandler(event, context);
 };

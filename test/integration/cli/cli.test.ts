@@ -48,7 +48,7 @@ describe('tokengate serve and the CLI, as separate processes', () => {
   });
 
   it('serves the API on an embedded DynamoDB that the other commands fill, and stops on SIGTERM', async () => {
-    serve = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--cache-ttl', '0'], { cwd: ROOT, env: cleanEnv({ LOG_LEVEL: 'WARN' }), stdio: ['ignore', 'pipe', 'pipe'] });
+    serve = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--dynamodb-port', '0', '--cache-ttl', '0'], { cwd: ROOT, env: cleanEnv({ LOG_LEVEL: 'WARN' }), stdio: ['ignore', 'pipe', 'pipe'] });
     let banner = '';
     await new Promise<void>((resolve, reject) => {
       serve?.stderr?.on('data', (chunk: Buffer) => {
@@ -94,7 +94,7 @@ describe('tokengate serve and the CLI, as separate processes', () => {
     expect(result.code).toBe(2);
     expect(result.stdout).toBe('');
     expect(result.stderr).toBe(
-      'tokengate tokens create: --user is required\n' + "Run 'tokengate tokens create --help' for usage.\n",
+      'tokengate tokens create: --user is required: the username the apiserver will see\n' + "Run 'tokengate tokens create --help' for usage.\n",
     );
   });
 

@@ -1,3 +1,4 @@
+import { report, reportTable } from '../../support/verbose.ts';
 import { DynamoDBServiceException } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -44,9 +45,9 @@ beforeAll(async () => {
 beforeEach(() => sdk.reset());
 afterAll(() => {
   sdk.restore();
-  console.log(`SDK faults: ${tally.size} kinds injected`);
+  report(`SDK faults: ${tally.size} kinds injected`);
   soakReport({ section: 'faults: SDK errors', faults: tally.size, wrongAccepts: 0, note: 'each answered 500, recovered' });
-  console.table(Object.fromEntries([...tally].map(([fault, outcome]) => [fault, { outcome }])));
+  reportTable(Object.fromEntries([...tally].map(([fault, outcome]) => [fault, { outcome }])));
 });
 
 function healthy() {

@@ -1,3 +1,4 @@
+import { report, reportTable } from '../../support/verbose.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { handlerFromEnvironment, type AuthenticateHandler } from '../../../functions/entry/authenticate/handler.ts';
 import { createDocumentClient } from '../../../functions/adapters/dynamodb/client.ts';
@@ -56,14 +57,14 @@ afterAll(async () => {
     byFault.set(o.fault, row);
   }
   const counts = proxy ? Object.entries(proxy.counts).map(([k, v]) => `${k}=${v}`).join(' ') : '';
-  console.log(`store faults (${db?.kind}): proxy ${counts}`);
+  report(`store faults (${db?.kind}): proxy ${counts}`);
   const faults = proxy ? proxy.counts.requests - proxy.counts.pass : 0;
   const wrongAccepts = outcomes.filter((o) => o.accepted && o.status !== 200).length;
   const slowest = Math.max(0, ...outcomes.map((o) => o.ms));
   const answered500 = outcomes.filter((o) => o.status === 500).length;
   const unexpected = outcomes.filter((o) => o.status !== 200 && o.status !== 500).length;
   soakReport({ section: `faults: TCP proxy (${db?.kind})`, cases: outcomes.length, faults, errors: unexpected, wrongAccepts, note: `${answered500} answered 500; slowest ${Math.round(slowest)} ms` });
-  console.table(Object.fromEntries([...byFault].map(([fault, r]) => [fault, { reviews: r.n, '500': r.s500, '200': r.s200, accepted: r.accepted, 'max ms': Math.round(r.maxMs) }])));
+  reportTable(Object.fromEntries([...byFault].map(([fault, r]) => [fault, { reviews: r.n, '500': r.s500, '200': r.s200, accepted: r.accepted, 'max ms': Math.round(r.maxMs) }])));
 });
 
 function makeHandler(cacheTtlSeconds: number): { handler: AuthenticateHandler; log: CapturingLog } {
@@ -200,6 +201,6 @@ describe('authenticate against a failing DynamoDB', () => {
     }
     proxy.set({ kind: 'pass' });
     for (const token of [ALICE, BOB]) expect((await review(handler, token, 'recovered')).accepted).toBe(true);
-    console.log(`random flapping: ${rounds} reviews, ${errors} answered 500, none wrongly accepted`);
+    report(`random flapping: ${rounds} reviews, ${errors} answered 500, none wrongly accepted`);
   }, 300_000);
 });

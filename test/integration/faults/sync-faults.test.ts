@@ -1,3 +1,4 @@
+import { report } from '../../support/verbose.ts';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDocumentClient } from '../../../functions/adapters/dynamodb/client.ts';
@@ -54,7 +55,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await proxy?.close();
   await db?.close();
-  console.log(`sync faults (${db?.kind}): proxy ${proxy ? Object.entries(proxy.counts).map(([k, v]) => `${k}=${v}`).join(' ') : ''}; runs ${outcomes.join(', ')}`);
+  report(`sync faults (${db?.kind}): proxy ${proxy ? Object.entries(proxy.counts).map(([k, v]) => `${k}=${v}`).join(' ') : ''}; runs ${outcomes.join(', ')}`);
   soakReport({ section: `faults: sync mid-run (${db?.kind})`, cases: outcomes.length, faults: proxy ? proxy.counts.requests - proxy.counts.pass : 0, errors: 0, wrongAccepts: 0, note: 'no row lost or resurrected; converged' });
 });
 
@@ -150,7 +151,7 @@ describe('sync against a DynamoDB failing half way through a run', () => {
     expect(cut.outcome).toBe('failed');
     proxy.set({ kind: 'pass' });
     const done = await progress('c-outage', changes);
-    console.log(`outage mid-sync: ${done} of 160 changes reached the table before the store went away`);
+    report(`outage mid-sync: ${done} of 160 changes reached the table before the store went away`);
     expect(done).toBeGreaterThan(0);
     expect(done).toBeLessThan(160);
     await expectNothingLostNorResurrected('c-outage', source, before, 50);
@@ -178,7 +179,7 @@ describe('sync against a DynamoDB failing half way through a run', () => {
     expect(cut.error ?? '').toMatch(/time|abort|deadline/i);
     proxy.set({ kind: 'pass' });
     const done = await progress('c-timeout', changes);
-    console.log(`deadline mid-sync: ${done} of 160 changes reached the table before the run was cut`);
+    report(`deadline mid-sync: ${done} of 160 changes reached the table before the run was cut`);
     expect(done).toBeGreaterThan(0);
     expect(done).toBeLessThan(160);
     await expectNothingLostNorResurrected('c-timeout', source, before, 50);

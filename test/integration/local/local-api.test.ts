@@ -89,6 +89,7 @@ describe('the local API over HTTP, filled by the CLI', () => {
 
   it('imports from standard input, as piped from kubectl, and --dry-run writes nothing', async () => {
     const piped = (await import('node:fs')).readFileSync(fixture('import/after-removal.yaml'), 'utf8');
+    await stack.addCluster('c-pipe');
     const before = await stack.store.readClusterState('c-pipe');
     const dry = await runCli(['import', 'c-pipe', '-', '--dry-run'], { env, stdin: piped });
     expect(dry.stdout).toBe('dry run, would have: created 2, updated 0, unchanged 0, deleted 0\n');

@@ -95,7 +95,9 @@ describe('register a cluster, sync, review (local mode)', () => {
       }),
     ]);
     const table = await runCli(['clusters', 'list'], { env });
-    expect(table.stdout).toMatch(/LAST SYNC\s+RESULT\s+OBJECTS\s+WRITES\s+DELETES\s+DURATION\s+ERROR/);
+    expect(table.stdout).toMatch(/^CLUSTER\s+CREATED\s+CREDENTIALS\s+LAST SYNC\s+RESULT\s+ERROR\n/);
+    const wide = await runCli(['clusters', 'list', '-o', 'wide'], { env });
+    expect(wide.stdout).toMatch(/KUBECONFIG\s+LAST SYNC\s+RESULT\s+OBJECTS\s+WRITES\s+DELETES\s+DURATION\s+LAST SUCCESS\s+ERROR/);
   });
 
   it('refuses the token after it is disabled in the cluster and synced again', async () => {

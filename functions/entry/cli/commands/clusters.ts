@@ -5,9 +5,9 @@ import { z } from 'zod';
 import { flag, parseValue, stringOption, type Command } from '../lib/command.ts';
 import { CliError, UsageError } from '../lib/errors.ts';
 import { clusterIdArgument, durationSchema, formatDuration, OUTPUT_OPTION, outputFormat, tableLocation, TABLE_OPTIONS } from '../lib/options.ts';
-import { formatTable } from '../lib/output.ts';
+import { printObjects } from '../lib/output.ts';
 import { withTable } from '../../../adapters/dynamodb/table-access.ts';
-import { forgetKubeconfig, KUBECONFIG_OPTIONS, prepareKubeconfig, SYNC_COLUMNS, syncCells, syncView } from '../lib/cluster-access.ts';
+import { forgetKubeconfig, KUBECONFIG_OPTIONS, prepareKubeconfig, syncColumns, syncView } from '../lib/cluster-access.ts';
 
 export const clustersAddCommand: Command = {
   name: 'clusters add',
@@ -30,8 +30,8 @@ export const clustersAddCommand: Command = {
   },
   positionals: { min: 1, max: 1 },
   examples: [
-    'tokengate clusters add c-m-abc12xyz --kubeconfig sync-reader.kubeconfig > credential.txt',
-    'tokengate clusters add c-m-xyz98765 --source rancher > credential.txt',
+    'tokengate clusters add c-m-abc12xyz --kubeconfig sync-reader.kubeconfig > ~/c-m-abc12xyz.credential',
+    'tokengate clusters add c-m-xyz98765 --source rancher > ~/c-m-xyz98765.credential',
   ],
   async run(input, io) {
     const clusterId = clusterIdArgument(input.positionals[0]);
@@ -63,7 +63,7 @@ export const clustersAddCommand: Command = {
             : kubeconfig
               ? `sync reads it with the kubeconfig in ${kubeconfig.describe}\n`
               : `sync cannot read it yet: tokengate clusters set-kubeconfig ${clusterId} --kubeconfig FILE\n`) +
-          `next: tokengate webhook-config ${clusterId} --url <API base URL> --credential <credential>\n`,
+          `next: tokengate webhook-config ${clusterId} --url <API base URL> --credential - < <the file holding the credential>\n`,
       );
       return 0;
     });
@@ -92,28 +92,25 @@ export const clustersListCommand: Command = {
         })),
         ...syncView(cluster),
       }));
-      if (format === 'json') {
-        io.stdout(`${JSON.stringify(views, null, 2)}\n`);
-        return 0;
-      }
-      if (views.length === 0) {
-        io.stderr('no clusters registered (tokengate clusters add <clusterId>)\n');
-        return 0;
-      }
-      io.stdout(
-        formatTable(
-          ['CLUSTER', 'CREATED', 'CREDENTIALS', ...SYNC_COLUMNS],
-          views.map((view, index) => [
-            view.clusterId,
-            view.createdAt,
-            view.credentials
-              .filter((credential) => credential.valid)
-              .map((credential) => (credential.notAfter ? `${credential.id} (until ${credential.notAfter})` : credential.id))
-              .join(', ') || 'none valid',
-            ...syncCells(clusters[index] as ClusterRecord),
-          ]),
-        ),
-      );
+      const byId = new Map(clusters.map((cluster) => [cluster.clusterId, cluster]));
+      printObjects(io, format, views, {
+        kind: 'cluster',
+        nameOf: (view) => view.clusterId,
+        empty: 'no clusters registered (tokengate clusters add <clusterId>)',
+        columns: [
+          { title: 'CLUSTER', cell: (view) => view.clusterId },
+          { title: 'CREATED', cell: (view) => view.createdAt },
+          {
+            title: 'CREDENTIALS',
+            cell: (view) =>
+              view.credentials
+                .filter((credential) => credential.valid)
+                .map((credential) => (credential.notAfter ? `${credential.id} (until ${credential.notAfter})` : credential.id))
+                .join(', ') || 'none valid',
+          },
+          ...syncColumns<(typeof views)[number]>((view) => byId.get(view.clusterId) as ClusterRecord),
+        ],
+      });
       return 0;
     });
   },
@@ -152,7 +149,7 @@ export const clustersRotateCommand: Command = {
     ...TABLE_OPTIONS,
   },
   positionals: { min: 1, max: 1 },
-  examples: ['tokengate clusters rotate-credential c-m-abc12xyz --grace 30m > credential.txt'],
+  examples: ['tokengate clusters rotate-credential c-m-abc12xyz --grace 30m > ~/c-m-abc12xyz.credential'],
   async run(input, io) {
     const clusterId = clusterIdArgument(input.positionals[0]);
     const graceMs = parseValue(durationSchema, stringOption(input, 'grace') ?? '1h', '--grace');

@@ -16,7 +16,8 @@ export const importCommand: Command = {
     'documents. Other kinds are skipped with a warning. Everything is validated first: if any object is',
     'invalid, they are all reported by name and nothing is written. Objects are merged with the rows the',
     'cluster already has; with --prune, rows of Rancher objects that the files do not contain are removed.',
-    'Native tokens and revocations are never touched. Give - to read standard input.',
+    'Native tokens and revocations are never touched. The cluster must be registered (clusters add).',
+    'Give - to read standard input.',
   ].join('\n'),
   args: '<clusterId> <file>…',
   options: {
@@ -53,9 +54,8 @@ export const importCommand: Command = {
     }
 
     return withTable(tableLocation(input, io.env), async ({ store }) => {
-      if (!(await store.readCluster(clusterId))) {
-        io.stderr(`note: cluster ${clusterId} is not registered yet (tokengate clusters add ${clusterId})\n`);
-      }
+      // as tokens create does: rows of an unregistered cluster would be invisible to clusters list
+      if (!(await store.readCluster(clusterId))) throw new CliError(`cluster ${clusterId} is not registered (tokengate clusters add ${clusterId}); nothing imported`);
       const { derivation, plan, conflicts } = await importObjects(store, clusterId, classified.sources, { prune, dryRun });
       report(io, derivation, plan);
       const { created, updated, unchanged, deleted } = plan.counts;

@@ -4,6 +4,7 @@ import { reviewToken } from '../../../services/review-token.ts';
 import { flag, type Command } from '../lib/command.ts';
 import { UsageError } from '../lib/errors.ts';
 import { clusterIdArgument, OUTPUT_OPTION, outputFormat, tableLocation, TABLE_OPTIONS } from '../lib/options.ts';
+import { formatJson, formatYaml } from '../lib/output.ts';
 import { withTable } from '../../../adapters/dynamodb/table-access.ts';
 
 const booleanText = z.enum(['true', 'false', '1', '0', 'yes', 'no']).catch('false');
@@ -34,6 +35,33 @@ export function describeDecision(decision: Decision): string {
   }
 }
 
+/**
+ * The decision as `-o json|yaml` print it: the same field names as `tokens list` (`userName`,
+ * `expiresAt` as an ISO timestamp) and the refusal's message next to its reason.
+ */
+export function decisionView(decision: Decision) {
+  switch (decision.outcome) {
+    case 'accepted':
+      return {
+        outcome: decision.outcome,
+        tokenName: decision.tokenName,
+        userName: decision.user.username,
+        user: decision.user,
+        ...(decision.expiresAtMs !== undefined ? { expiresAt: new Date(decision.expiresAtMs).toISOString() } : {}),
+      };
+    case 'refused':
+      return {
+        outcome: decision.outcome,
+        tokenName: decision.tokenName,
+        ...(decision.userName !== undefined ? { userName: decision.userName } : {}),
+        reason: decision.reason,
+        message: REFUSAL_MESSAGES[decision.reason],
+      };
+    case 'foreign':
+      return { outcome: decision.outcome, foreign: decision.foreign };
+  }
+}
+
 export const reviewCommand: Command = {
   name: 'review',
   summary: 'Review a token against the table as the API would, and say why it is accepted or refused.',
@@ -61,7 +89,10 @@ export const reviewCommand: Command = {
       if (decision.outcome !== 'foreign' && !(await store.readCluster(clusterId))) {
         io.stderr(`note: cluster ${clusterId} is not registered, so its apiservers cannot call the webhook yet\n`);
       }
-      io.stdout(format === 'json' ? `${JSON.stringify(decision, null, 2)}\n` : describeDecision(decision));
+      if (format === 'json') io.stdout(formatJson(decisionView(decision)));
+      else if (format === 'yaml') io.stdout(formatYaml(decisionView(decision)));
+      else if (format === 'name') io.stdout(decision.outcome === 'foreign' ? '' : `token/${decision.tokenName}\n`);
+      else io.stdout(describeDecision(decision));
       return decision.outcome === 'accepted' ? 0 : 1;
     });
   },

@@ -9,7 +9,7 @@ import { KUBECONFIG_OPTIONS, prepareKubeconfig, readableKubeconfigStores } from 
 import { parseValue, stringOption, type Command } from '../lib/command.ts';
 import { CliError, UsageError } from '../lib/errors.ts';
 import { clusterIdArgument, durationSchema, OUTPUT_OPTION, outputFormat, tableLocation, TABLE_OPTIONS } from '../lib/options.ts';
-import { formatTable } from '../lib/output.ts';
+import { formatJson, formatYaml, printObjects, type ObjectView } from '../lib/output.ts';
 import { withTable } from '../../../adapters/dynamodb/table-access.ts';
 
 const concurrencySchema = z.coerce.number({ error: 'expected a number' }).int('expected a whole number').min(1, 'expected 1 to 64').max(64, 'expected 1 to 64');
@@ -21,7 +21,7 @@ export const syncCommand: Command = {
   description: [
     'Does what the scheduled sync function does: lists each cluster\'s ClusterAuthTokens and',
     'ClusterUserAttributes (and the hash Secrets of new or changed tokens) with the kubeconfig registered',
-    'by `clusters add --kubeconfig`, writes what changed, deletes what is gone, and writes lastUsedAt back.',
+    'by `clusters add --kubeconfig` or `clusters set-kubeconfig`, writes what changed, deletes what is gone, and writes lastUsedAt back.',
     'A cluster that fails keeps its rows. Exit code 1 when a cluster failed or is not registered.',
   ].join('\n'),
   args: '[clusterId…]',
@@ -70,9 +70,10 @@ export const syncCommand: Command = {
       void io.untilStopped().then(() => stop.abort());
       const summary = await syncer.syncAll({ clusterIds, signal: stop.signal });
 
-      if (format === 'json') io.stdout(`${JSON.stringify(summary, null, 2)}\n`);
-      else if (summary.clusters.length > 0) io.stdout(formatTable(RESULT_COLUMNS, summary.clusters.map(resultCells)));
-      if (summary.clusters.length === 0 && summary.unknown.length === 0) io.stderr('no clusters registered (tokengate clusters add <clusterId> --kubeconfig FILE)\n');
+      // json and yaml: the whole run (its id, start and totals), as the Lambda returns it
+      if (format === 'json') io.stdout(formatJson(summary));
+      else if (format === 'yaml') io.stdout(formatYaml(summary));
+      else if (summary.clusters.length > 0 || summary.unknown.length === 0) printObjects(io, format, summary.clusters, RESULT_VIEW);
       for (const id of summary.unknown) io.stderr(`cluster ${id} is not registered\n`);
       if (summary.management) {
         const read = summary.management;
@@ -110,7 +111,7 @@ export const clustersSetKubeconfigCommand: Command = {
     const prepared = await prepareKubeconfig(input, io, clusterId, location);
     if (!prepared) throw new UsageError('missing option --kubeconfig FILE');
     return withTable(location, async ({ store }) => {
-      if (!(await store.readCluster(clusterId))) throw new CliError(`cluster ${clusterId} is not registered (tokengate clusters add ${clusterId} --kubeconfig FILE)`);
+      if (!(await store.readCluster(clusterId))) throw new CliError(`cluster ${clusterId} is not registered (tokengate clusters add ${clusterId} --kubeconfig FILE registers it with its kubeconfig)`);
       const access = await prepared.save();
       if (!(await store.setClusterAccess(clusterId, access))) throw new CliError(`cluster ${clusterId} was removed meanwhile`);
       io.stderr(`cluster ${clusterId} is read with the kubeconfig in ${prepared.describe}; try it: tokengate sync ${clusterId}\n`);
@@ -119,19 +120,22 @@ export const clustersSetKubeconfigCommand: Command = {
   },
 };
 
-const RESULT_COLUMNS = ['CLUSTER', 'RESULT', 'OBJECTS', 'WRITES', 'DELETES', 'CONFLICTS', 'DURATION', 'ERROR'];
-
-function resultCells(result: ClusterSyncResult): string[] {
-  const outcome = result.outcome === 'busy' ? 'busy (another sync holds it)' : result.outcome;
-  const note = result.error ?? (result.rejected.length > 0 ? `invalid, kept as they were: ${result.rejected.slice(0, 5).join(', ')}` : '');
-  return [
-    result.clusterId,
-    outcome,
-    String(result.objects),
-    String(result.writes),
-    String(result.deletes),
-    String(result.conflicts),
-    `${(result.durationMs / 1000).toFixed(1)}s`,
-    note,
-  ];
-}
+const RESULT_VIEW: ObjectView<ClusterSyncResult> = {
+  kind: 'cluster',
+  nameOf: (result) => result.clusterId,
+  empty: 'no clusters registered (tokengate clusters add <clusterId> --kubeconfig FILE)',
+  columns: [
+    { title: 'CLUSTER', cell: (result) => result.clusterId },
+    { title: 'RESULT', cell: (result) => (result.outcome === 'busy' ? 'busy (another sync holds it)' : result.outcome) },
+    { title: 'OBJECTS', cell: (result) => String(result.objects) },
+    { title: 'WRITES', cell: (result) => String(result.writes) },
+    { title: 'DELETES', cell: (result) => String(result.deletes) },
+    { title: 'CONFLICTS', cell: (result) => String(result.conflicts) },
+    { title: 'SECRET READS', cell: (result) => String(result.secretReads), wide: true },
+    { title: 'DURATION', cell: (result) => `${(result.durationMs / 1000).toFixed(1)}s` },
+    {
+      title: 'ERROR',
+      cell: (result) => result.error ?? (result.rejected.length > 0 ? `invalid, kept as they were: ${result.rejected.slice(0, 5).join(', ')}` : ''),
+    },
+  ],
+};

@@ -7,15 +7,23 @@ import { parseValue, stringOption, stringsOption, type Command } from '../lib/co
 import { CliError, UsageError } from '../lib/errors.ts';
 import { createNativeToken, defaultTokenName, isValidTokenName } from '../../../core/native-token.ts';
 import { clusterIdArgument, durationSchema, OUTPUT_OPTION, outputFormat, tableLocation, TABLE_OPTIONS } from '../lib/options.ts';
-import { formatTable } from '../lib/output.ts';
+import { printObjects, type ObjectView } from '../lib/output.ts';
 import { withTable } from '../../../adapters/dynamodb/table-access.ts';
 
-const printable = (what: string) =>
-  z
-    .string()
-    .min(1, `${what} must not be empty`)
-    .max(1024, `${what} is too long`)
-    .regex(/^[^\p{Cc}]+$/u, `${what} must not contain control characters`);
+const printable = z
+  .string()
+  .refine((text) => text.trim() !== '', 'must not be empty or blank')
+  .refine((text) => text.length <= 1024, 'is too long (at most 1024 characters)')
+  .refine((text) => /^[^\p{Cc}]*$/u.test(text), 'must not contain control characters');
+
+function noSuchToken(clusterId: string, name: string): CliError {
+  return new CliError(`no token named ${name} in cluster ${clusterId} (tokengate tokens list ${clusterId})`);
+}
+
+const lifetimeSchema = z
+  .string()
+  .refine((text) => !text.startsWith('-'), 'a lifetime cannot be negative; give e.g. 8h or 7d, or 0 for a token that never expires')
+  .pipe(durationSchema);
 
 export const tokensCreateCommand: Command = {
   name: 'tokens create',
@@ -37,10 +45,10 @@ export const tokensCreateCommand: Command = {
   async run(input, io) {
     const clusterId = clusterIdArgument(input.positionals[0]);
     const rawUser = stringOption(input, 'user');
-    if (rawUser === undefined) throw new UsageError('--user is required');
-    const userName = parseValue(printable('--user'), rawUser, '--user');
-    const groups = stringsOption(input, 'group').map((group) => parseValue(printable('--group'), group, '--group'));
-    const lifetimeMs = parseValue(durationSchema, stringOption(input, 'expires-in') ?? '24h', '--expires-in');
+    if (rawUser === undefined) throw new UsageError('--user is required: the username the apiserver will see');
+    const userName = parseValue(printable, rawUser, '--user');
+    const groups = stringsOption(input, 'group').map((group) => parseValue(printable, group, '--group'));
+    const lifetimeMs = parseValue(lifetimeSchema, stringOption(input, 'expires-in') ?? '24h', '--expires-in');
     const name = stringOption(input, 'name') ?? defaultTokenName(io.randomBytes);
     if (!isValidTokenName(name)) throw new UsageError(`--name: "${name}" is not a valid token name (lower-case letters, digits, '-' and '.')`);
     if (groups.some((group) => group.startsWith('system:'))) {
@@ -113,6 +121,26 @@ export function tokenView(row: TokenRecord, lastUsedAt: string | undefined, now:
   };
 }
 
+/** `tokens list` in each `-o` format; wide adds the groups, whether it is enabled and when it was revoked. */
+export function tokenObjects(clusterId: string): ObjectView<TokenView> {
+  return {
+    kind: 'token',
+    nameOf: (view) => view.name,
+    empty: `no tokens in cluster ${clusterId}`,
+    columns: [
+      { title: 'NAME', cell: (view) => view.name },
+      { title: 'ORIGIN', cell: (view) => view.origin },
+      { title: 'USER', cell: (view) => view.userName },
+      { title: 'STATE', cell: (view) => view.state },
+      { title: 'EXPIRES', cell: (view) => view.expiresAt ?? 'never' },
+      { title: 'LAST-USED', cell: (view) => view.lastUsedAt ?? '-' },
+      { title: 'ENABLED', cell: (view) => String(view.enabled), wide: true },
+      { title: 'REVOKED-AT', cell: (view) => view.revokedAt ?? '-', wide: true },
+      { title: 'GROUPS', cell: (view) => view.groups.join(',') || '-', wide: true },
+    ],
+  };
+}
+
 export const tokensListCommand: Command = {
   name: 'tokens list',
   summary: "List a cluster's tokens: origin, user, state, expiry and last use (never secrets or hashes).",
@@ -129,18 +157,7 @@ export const tokensListCommand: Command = {
       const views = state.tokens
         .map((row) => tokenView(row, lastUse.get(row.name), now))
         .sort((a, b) => a.name.localeCompare(b.name));
-      if (format === 'json') {
-        io.stdout(`${JSON.stringify(views, null, 2)}\n`);
-      } else if (views.length === 0) {
-        io.stderr(`no tokens in cluster ${clusterId}\n`);
-      } else {
-        io.stdout(
-          formatTable(
-            ['NAME', 'ORIGIN', 'USER', 'STATE', 'EXPIRES', 'LAST-USED'],
-            views.map((view) => [view.name, view.origin, view.userName, view.state, view.expiresAt ?? 'never', view.lastUsedAt ?? '-']),
-          ),
-        );
-      }
+      printObjects(io, format, views, tokenObjects(clusterId));
       return 0;
     });
   },

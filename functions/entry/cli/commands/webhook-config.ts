@@ -57,9 +57,35 @@ export function webhookKubeconfig(input: WebhookConfigInput): string {
   return stringify(config, { lineWidth: 0, indentSeq: false });
 }
 
-const baseUrlSchema = z
+const urlSchema = z
   .url({ protocol: /^https?$/, error: 'expected the http(s) base URL of the API' })
   .refine((url) => !/[?#]/.test(url), 'expected a base URL without query or fragment');
+
+const WEBHOOK_PATH = /\/v1\/clusters\/([^/]+)\/authenticate\/*$/;
+
+/**
+ * The API's base URL from `--url`: a base URL (optionally with a stage path, `https://host/prod`), or the
+ * cluster's full webhook URL as `webhookUrl` makes it, whose path is then taken off. Anything else that
+ * names the API's own paths (another cluster's webhook URL, a partial path) is refused, since appending
+ * to it would print a server URL that answers 404.
+ */
+export function baseUrlOf(raw: string, clusterId: string): string {
+  const url = parseValue(urlSchema, raw, '--url');
+  const path = new URL(url).pathname;
+  const full = WEBHOOK_PATH.exec(path);
+  if (full) {
+    if (full[1] !== clusterId) {
+      throw new UsageError(`--url is the webhook URL of cluster ${full[1]}, not of ${clusterId}; give the API's base URL, e.g. ${url.slice(0, url.indexOf('/v1/'))}`);
+    }
+    return url.slice(0, url.lastIndexOf('/v1/clusters/'));
+  }
+  if (/(^|\/)(v1|clusters|authenticate|healthz)(\/|$)/.test(path)) {
+    throw new UsageError(
+      `--url: ${url} is neither the API's base URL (https://host or https://host/<stage>) nor a cluster's full webhook URL (…/v1/clusters/${clusterId}/authenticate)`,
+    );
+  }
+  return url;
+}
 
 export const webhookConfigCommand: Command = {
   name: 'webhook-config',
@@ -71,8 +97,12 @@ export const webhookConfigCommand: Command = {
     '--authentication-token-webhook-cache-ttl (revocation waits for it).',
   args: '<clusterId>',
   options: {
-    url: { type: 'string', value: 'URL', description: 'base URL of the tokengate API (required)' },
-    credential: { type: 'string', value: 'CREDENTIAL', description: 'the webhook credential from clusters add / rotate-credential' },
+    url: { type: 'string', value: 'URL', description: "the API's base URL, or the cluster's full webhook URL (required)" },
+    credential: {
+      type: 'string',
+      value: 'CREDENTIAL|-',
+      description: 'the webhook credential from clusters add / rotate-credential, embedded; - reads it from standard input',
+    },
     'credential-file': { type: 'string', value: 'PATH', description: "path of a file holding the credential, on the apiserver's host" },
     'certificate-authority': { type: 'string', value: 'FILE', description: 'PEM file of a private CA to embed' },
     'client-certificate': { type: 'string', value: 'FILE', description: 'mutual TLS: PEM client certificate (CN = the cluster id) to embed' },
@@ -80,15 +110,17 @@ export const webhookConfigCommand: Command = {
   },
   positionals: { min: 1, max: 1 },
   examples: [
-    'tokengate webhook-config c-m-abc12xyz --url https://tokengate.example.com --credential "$(cat credential.txt)" > webhook.yaml',
+    'tokengate webhook-config c-m-abc12xyz --url https://tokengate.example.com --credential - < ~/c-m-abc12xyz.credential > webhook.yaml',
     'tokengate webhook-config c-m-abc12xyz --url https://tokengate.example.com --credential-file /etc/kubernetes/tokengate.token',
   ],
   async run(input, io) {
     const clusterId = clusterIdArgument(input.positionals[0]);
     const rawUrl = stringOption(input, 'url');
     if (rawUrl === undefined) throw new UsageError('--url is required: the base URL of the tokengate API');
-    const baseUrl = parseValue(baseUrlSchema, rawUrl, '--url');
-    const credential = stringOption(input, 'credential');
+    const baseUrl = baseUrlOf(rawUrl, clusterId);
+    const given = stringOption(input, 'credential');
+    // `-`: from standard input, so the credential never sits on a command line (shell history, ps)
+    const credential = given === '-' ? (await io.readText('-')).trim() : given;
     const credentialFile = stringOption(input, 'credential-file');
     if (credential !== undefined && credentialFile !== undefined) throw new UsageError('give --credential or --credential-file, not both');
     if (credential !== undefined && !parseCredential(credential)) {

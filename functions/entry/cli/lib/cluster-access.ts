@@ -12,6 +12,7 @@ import {
 import { parseValue, stringOption, type CommandInput, type OptionDef } from './command.ts';
 import { CliError, UsageError } from './errors.ts';
 import type { CliIo } from './io.ts';
+import type { Column } from './output.ts';
 import type { TableLocation } from '../../../adapters/dynamodb/table-access.ts';
 
 /** Options of the commands that register a cluster's kubeconfig. */
@@ -110,22 +111,33 @@ export function syncView(cluster: ClusterRecord) {
   };
 }
 
-/** Column titles of `clusters list` for the sync state, and their cells for one cluster. */
-export const SYNC_COLUMNS = ['KUBECONFIG', 'LAST SYNC', 'RESULT', 'OBJECTS', 'WRITES', 'DELETES', 'DURATION', 'ERROR'];
-
-export function syncCells(cluster: ClusterRecord): string[] {
-  const last = cluster.lastSync;
-  if (!last) return [describeAccess(cluster.access), 'never', '-', '-', '-', '-', '-', ''];
+/**
+ * The columns of `clusters list` about the kubeconfig and the last sync; the counts, the duration and
+ * the kubeconfig reference only with `-o wide`.
+ */
+export function syncColumns<T>(clusterOf: (item: T) => ClusterRecord): Column<T>[] {
+  const last = (item: T) => clusterOf(item).lastSync;
   return [
-    describeAccess(cluster.access),
-    last.at,
-    last.outcome,
-    String(last.objects),
-    String(last.writes),
-    String(last.deletes),
-    `${(last.durationMs / 1000).toFixed(1)}s`,
-    last.error ?? (last.rejected ? `${last.rejected} invalid object(s) kept as they were` : ''),
+    { title: 'KUBECONFIG', cell: (item) => describeAccess(clusterOf(item).access), wide: true },
+    { title: 'LAST SYNC', cell: (item) => last(item)?.at ?? 'never' },
+    { title: 'RESULT', cell: (item) => last(item)?.outcome ?? '-' },
+    { title: 'OBJECTS', cell: (item) => count(last(item)?.objects), wide: true },
+    { title: 'WRITES', cell: (item) => count(last(item)?.writes), wide: true },
+    { title: 'DELETES', cell: (item) => count(last(item)?.deletes), wide: true },
+    { title: 'DURATION', cell: (item) => (last(item) ? `${((last(item)?.durationMs ?? 0) / 1000).toFixed(1)}s` : '-'), wide: true },
+    { title: 'LAST SUCCESS', cell: (item) => clusterOf(item).lastSuccessfulSyncAt ?? '-', wide: true },
+    {
+      title: 'ERROR',
+      cell: (item) => {
+        const sync = last(item);
+        return sync ? (sync.error ?? (sync.rejected ? `${sync.rejected} invalid object(s) kept as they were` : '')) : '';
+      },
+    },
   ];
+}
+
+function count(value: number | undefined): string {
+  return value === undefined ? '-' : String(value);
 }
 
 function describeAccess(access: ClusterAccess | undefined): string {

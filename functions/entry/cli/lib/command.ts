@@ -45,7 +45,7 @@ export function parseCommandArgs(command: Command, args: string[]): CommandInput
   let parsed: { values: OptionValues; positionals: string[] };
   try {
     parsed = parseArgs({
-      args,
+      args: attachNegativeValues(command, args),
       options: Object.fromEntries(
         Object.entries({ ...command.options, help: HELP_OPTION }).map(([name, option]) => [
           name,
@@ -64,6 +64,34 @@ export function parseCommandArgs(command: Command, args: string[]): CommandInput
   if (count < min) throw new UsageError(`missing argument: expected ${command.args}`);
   if (count > max) throw new UsageError(`unexpected argument "${parsed.positionals[max]}"`);
   return parsed;
+}
+
+/**
+ * `--expires-in -5h` and `--port -1`: parseArgs refuses a value that starts with a dash as ambiguous; a
+ * dash followed by a digit is never an option here, so it is attached (`--expires-in=-5h`) and the
+ * option's own schema explains what is wrong with it.
+ */
+function attachNegativeValues(command: Command, args: string[]): string[] {
+  const takesValue = (arg: string): boolean => {
+    const long = /^--([^=]+)$/.exec(arg)?.[1];
+    if (long !== undefined) return command.options[long]?.type === 'string';
+    const short = /^-([a-zA-Z])$/.exec(arg)?.[1];
+    return short !== undefined && Object.values(command.options).some((option) => option.short === short && option.type === 'string');
+  };
+  const result: string[] = [];
+  for (let index = 0; index < args.length; index += 1) {
+    const arg = args[index] as string;
+    if (arg === '--') {
+      result.push(...args.slice(index));
+      break;
+    }
+    const next = args[index + 1];
+    if (next !== undefined && /^-\d/.test(next) && takesValue(arg)) {
+      result.push(arg.startsWith('--') ? `${arg}=${next}` : `${arg}${next}`);
+      index += 1;
+    } else result.push(arg);
+  }
+  return result;
 }
 
 function parseArgsMessage(error: unknown): string {

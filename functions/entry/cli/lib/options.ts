@@ -3,6 +3,7 @@ import { clusterIdSchema } from '../../../core/records.ts';
 import { baseConfigSchema, parseConfig, tableClientOf } from '../../config.ts';
 import { parseValue, stringOption, type CommandInput, type OptionDef } from './command.ts';
 import { UsageError } from './errors.ts';
+import { OUTPUT_FORMATS, type OutputFormat } from './output.ts';
 import type { TableLocation } from '../../../adapters/dynamodb/table-access.ts';
 
 /** Options of every command that talks to the table. */
@@ -12,9 +13,9 @@ export const TABLE_OPTIONS: Record<string, OptionDef> = {
   region: { type: 'string', value: 'REGION', description: 'AWS region (env AWS_REGION; default us-east-1)' },
 };
 
-/** `-o table|json` for commands that print lists or decisions. */
+/** `-o` for commands that print objects: kubectl's formats. */
 export const OUTPUT_OPTION: Record<string, OptionDef> = {
-  output: { type: 'string', short: 'o', value: 'FORMAT', description: 'table (default) or json' },
+  output: { type: 'string', short: 'o', value: 'FORMAT', description: `${OUTPUT_FORMATS.join('|')} (default table)` },
 };
 
 const endpointSchema = z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' });
@@ -55,9 +56,9 @@ export function clusterIdArgument(raw: string | undefined): string {
   throw new UsageError(`invalid cluster id "${raw ?? ''}": expected a lower-case DNS label of at most 63 characters, like c-m-abc12xyz or local`);
 }
 
-/** The `--output` format of list-like commands. */
-export function outputFormat(input: CommandInput): 'table' | 'json' {
-  return parseValue(z.enum(['table', 'json'], { error: 'expected table or json' }), stringOption(input, 'output') ?? 'table', '--output');
+/** The `--output` format of the commands that print objects. */
+export function outputFormat(input: CommandInput): OutputFormat {
+  return parseValue(z.enum(OUTPUT_FORMATS, { error: `expected one of ${OUTPUT_FORMATS.join(', ')}` }), stringOption(input, 'output') ?? 'table', '--output');
 }
 
 const UNIT_MS = { d: 86_400_000, h: 3_600_000, m: 60_000, s: 1000 } as const;

@@ -86,7 +86,7 @@ describe('FileKubeconfigStore', () => {
 
 describe('loadKubeconfig', () => {
   it('tells how to register a kubeconfig when a cluster has none', async () => {
-    await expect(loadKubeconfig([new FileKubeconfigStore()], 'c-abc12', undefined)).rejects.toThrow(/no kubeconfig registered \(tokengate clusters add/);
+    await expect(loadKubeconfig([new FileKubeconfigStore()], 'c-abc12', undefined)).rejects.toThrow(/no kubeconfig registered \(tokengate clusters set-kubeconfig c-abc12 --kubeconfig FILE\)/);
   });
 
   it('refuses a file reference where only Secrets Manager is configured (the Lambda)', async () => {

@@ -147,10 +147,17 @@ describe('main', () => {
   it.each([
     [['serve', '--port', '70000'], 'tokengate serve: --port: expected a port number from 0 to 65535'],
     [['serve', '--cache-ttl=-1'], 'tokengate serve: --cache-ttl: expected 0 to 3600 seconds'],
-    [['serve', '--cache-ttl', '-1'], "tokengate serve: option '--cache-ttl' argument is ambiguous; for a value starting with a dash write --cache-ttl=-XYZ"],
+    [['serve', '--cache-ttl', '-1'], 'tokengate serve: --cache-ttl: expected 0 to 3600 seconds'],
+    [['serve', '--host', '-x'], "tokengate serve: option '--host' argument is ambiguous; for a value starting with a dash write --host=-XYZ"],
+    [['tokens', 'create', 'c-1', '--user', 'a', '--expires-in', '-5h'], 'tokengate tokens create: --expires-in: a lifetime cannot be negative; give e.g. 8h or 7d, or 0 for a token that never expires'],
+    [['tokens', 'create', 'c-1', '--user', 'a', '--expires-in=-5h'], 'tokengate tokens create: --expires-in: a lifetime cannot be negative'],
+    [['tokens', 'create', 'c-1', '--user', ''], 'tokengate tokens create: --user: must not be empty or blank\n'],
+    [['tokens', 'create', 'c-1', '--user', 'alice', '--group', ' '], 'tokengate tokens create: --group: must not be empty or blank\n'],
+    [['tokens', 'create', 'c-1'], 'tokengate tokens create: --user is required: the username the apiserver will see\n'],
     [['clusters', 'rotate-credential', 'c-1', '--grace', 'an hour'], 'tokengate clusters rotate-credential: --grace: expected a duration like 30s, 15m, 1h, 1h30m or 7d'],
     [['tokens', 'create', 'c-1', '--user', 'a', '--name', 'Bad:Name'], 'tokengate tokens create: --name: "Bad:Name" is not a valid token name'],
-    [['tokens', 'list', 'c-1', '-o', 'xml'], 'tokengate tokens list: --output: expected table or json'],
+    [['tokens', 'list', 'c-1', '-o', 'xml'], 'tokengate tokens list: --output: expected one of table, wide, json, yaml, name'],
+    [['completion', 'powershell'], 'tokengate completion: shell: expected one of bash, zsh, fish'],
   ])('refuses %j before doing anything', async (argv, message) => {
     const result = await runCli(argv, { env: { DYNAMODB_ENDPOINT: 'http://127.0.0.1:9' } });
     expect(result.code).toBe(2);

@@ -49,7 +49,7 @@ describe('describeError for the local server and the review path', () => {
   it('says which address is taken', () => {
     const taken = Object.assign(new Error('listen EADDRINUSE: address already in use 127.0.0.1:8080'), { code: 'EADDRINUSE', address: '127.0.0.1', port: 8080 });
     expect(describeError(taken)).toEqual({
-      message: 'cannot listen on 127.0.0.1:8080 (already in use); choose another with --host / --port / --dynamodb-port',
+      message: 'cannot listen on 127.0.0.1:8080 (already in use); choose another with --host / --port / --dynamodb-port (0: any free port)',
       exitCode: 1,
     });
   });

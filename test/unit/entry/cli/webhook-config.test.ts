@@ -81,3 +81,32 @@ describe('tokengate webhook-config', () => {
     expect(result.code).toBe(2);
   });
 });
+
+describe('webhook-config --url', () => {
+  it.each([
+    ['https://abc.execute-api.eu-west-1.amazonaws.com', 'https://abc.execute-api.eu-west-1.amazonaws.com/v1/clusters/c-x/authenticate'],
+    ['https://host/prod', 'https://host/prod/v1/clusters/c-x/authenticate'],
+    ['https://host/prod/v1/clusters/c-x/authenticate', 'https://host/prod/v1/clusters/c-x/authenticate'],
+    ['https://host/v1/clusters/c-x/authenticate/', 'https://host/v1/clusters/c-x/authenticate'],
+  ])('takes %s as a base or the full webhook URL, never doubling the path', async (url, server) => {
+    const result = await runCli(['webhook-config', 'c-x', '--url', url, '--credential', CREDENTIAL]);
+    expect(result.code).toBe(0);
+    expect(parse(result.stdout).clusters[0].cluster.server).toBe(server);
+  });
+
+  it.each([
+    ['https://host/prod/v1/clusters/c-other/authenticate', 'is the webhook URL of cluster c-other, not of c-x'],
+    ['https://host/v1/clusters/c-x', 'is neither the API\'s base URL'],
+    ['https://host/healthz', 'is neither the API\'s base URL'],
+  ])('refuses %s with a message saying what it expected', async (url, message) => {
+    const result = await runCli(['webhook-config', 'c-x', '--url', url, '--credential', CREDENTIAL]);
+    expect(result).toMatchObject({ code: 2, stdout: '' });
+    expect(result.stderr).toContain(message);
+  });
+
+  it('reads --credential - from standard input, keeping it off the command line', async () => {
+    const result = await runCli(['webhook-config', 'c-x', '--url', 'https://host', '--credential', '-'], { stdin: `${CREDENTIAL}\n` });
+    expect(result.code).toBe(0);
+    expect(parse(result.stdout).users[0].user.token).toBe(CREDENTIAL);
+  });
+});
