@@ -90,7 +90,7 @@ func setUp() (*fixture, error) {
 		// A second CA the server does not trust, with a certificate that names the right cluster.
 		_, otherErr = runTokengate(nil, "certs", "create", "--dir", filepath.Join(dir, "untrusted"), "--client", "c-conf")
 	}()
-	if f.store, err = startTokengate(nil, "serve", "--port", "0"); err != nil {
+	if f.store, err = startTokengate(nil, "serve", "--port", "0", "--dynamodb-port", "0"); err != nil {
 		return f, err
 	}
 	m, err := f.store.waitFor(dynamoLine, 60*time.Second)
