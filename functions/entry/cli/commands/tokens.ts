@@ -184,7 +184,7 @@ export const tokensRevokeCommand: Command = {
         io.stderr(`${name} in cluster ${clusterId} is already revoked (since ${revocation.revokedAt})\n`);
         return 0;
       }
-      if (!(await store.revokeToken(clusterId, name, io.now()))) throw new CliError(`no token named ${name} in cluster ${clusterId}`);
+      if (!(await store.revokeToken(clusterId, name, io.now()))) throw noSuchToken(clusterId, name);
       io.stderr(`revoked ${name} in cluster ${clusterId}\n`);
       return 0;
     });
