@@ -5,7 +5,8 @@
 // The service is packaged twice, each in its own scratch copy of the project (so a concurrent run in the
 // working tree cannot collide with .esbuild/ or .serverless/):
 //   - defaults: regional table, execute-api URL, sync on;
-//   - options:  custom domain with mutual TLS and DNS, global table, sync off (a secondary region).
+//   - options:  custom domain with mutual TLS, an ownership certificate and DNS, global table, sync off
+//               (a secondary region), authenticate's concurrency unreserved.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
@@ -117,8 +118,9 @@ const ofType = (t: Template, type: string) => Object.entries(t.Resources).filter
 const asArray = <T>(v: T | T[] | undefined): T[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
 
 /** Every IAM statement in the template, with the resource it came from. */
-function iamStatements(t: Template): Array<{ owner: string; Effect: string; Action: unknown; Resource: unknown }> {
-  const out: Array<{ owner: string; Effect: string; Action: unknown; Resource: unknown }> = [];
+type Statement = { owner: string; Effect: string; Action: unknown; Resource: unknown; Condition?: Record<string, Record<string, unknown>> };
+function iamStatements(t: Template): Statement[] {
+  const out: Statement[] = [];
   for (const [id, r] of Object.entries(t.Resources)) {
     const docs: any[] = [];
     if (r.Type === 'AWS::IAM::Role') for (const p of asArray(r.Properties?.Policies)) docs.push(p.PolicyDocument);
@@ -139,6 +141,38 @@ function substituteForJson(sub: unknown): string {
   const [body] = sub as [string, Record<string, unknown>];
   return body.replace(/\$\{([^}]+)\}/g, (_, name: string) => (name === 'SyncAgeAlarmSeconds' ? '600' : `sub-${name}`));
 }
+
+/** The value of a template condition (Fn::Equals/Not/And/Or/Condition over constants, as osls emits them). */
+function conditionValue(t: Template, name: string): boolean {
+  const evaluate = (c: any): boolean => {
+    if (c && typeof c === 'object' && 'Condition' in c) return conditionValue(t, c.Condition);
+    const [fn, args] = Object.entries(c)[0] as [string, any[]];
+    if (fn === 'Fn::Equals') return String(args[0]) === String(args[1]);
+    if (fn === 'Fn::Not') return !evaluate(args[0]);
+    if (fn === 'Fn::And') return args.every(evaluate);
+    if (fn === 'Fn::Or') return args.some(evaluate);
+    throw new Error(`condition ${name}: unsupported ${fn}`);
+  };
+  return evaluate(t.Conditions![name]);
+}
+
+/** Runs npm run package expecting it to refuse; returns what it printed. */
+async function packagingRefusal(params: string[]): Promise<string> {
+  const dir = scratchCopy();
+  try {
+    await run('npm', ['run', 'package', '--', '--stage', STAGE, '--region', REGION, ...params.map((p) => `--param=${p}`)], {
+      cwd: dir, env: { ...process.env, CI: 'true', AWS_ENDPOINT_URL: awsCanaryUrl }, maxBuffer: 64 * 1024 * 1024, timeout: 300_000,
+    });
+  } catch (error) {
+    const e = error as { stdout?: string; stderr?: string };
+    return `${e.stdout ?? ''}\n${e.stderr ?? ''}`;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  throw new Error(`npm run package accepted ${params.join(' ')}`);
+}
+
+const hasCfnLint = await run('cfn-lint', ['--version']).then(() => true, () => false);
 
 // ---------------------------------------------------------------------------------------------------
 
@@ -164,6 +198,8 @@ beforeAll(async () => {
       'replicaRegion=eu-central-1',
       'syncEnabled=false',
       'alarmEmail=ops@example.com',
+      'ownershipVerificationCertificateArn=arn:aws:acm:eu-west-1:123456789012:certificate/11111111-1111-1111-1111-111111111111',
+      'authenticateReservedConcurrency=0',
     ]),
   ]);
   console.log(`npm run package took ${defaults.seconds.toFixed(1)} s (defaults) and ${options.seconds.toFixed(1)} s (options), in parallel`);
@@ -190,6 +226,13 @@ describe('npm run package', () => {
 
   it('makes no AWS API call (runs with dummy credentials, offline)', () => {
     expect(awsCalls).toEqual([]);
+  });
+
+  it('keeps the deployment bucket private (public access blocked) and versioned', () => {
+    expect(defaults.template.Resources.ServerlessDeploymentBucket!.Properties).toMatchObject({
+      PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+      VersioningConfiguration: { Status: 'Enabled' },
+    });
   });
 
   it('does not leave serverless-esbuild scratch output behind', () => {
@@ -257,6 +300,15 @@ describe('functions', () => {
     });
   });
 
+  it('reserve 100 concurrent executions for authenticate by default (its floor and its ceiling), and none with authenticateReservedConcurrency=0', () => {
+    const reserved = (t: Template) => t.Resources.AuthenticateLambdaFunction!.Properties!.ReservedConcurrentExecutions;
+    expect(reserved(defaults.template)).toEqual({ 'Fn::If': ['ReserveAuthenticateConcurrency', 100, { Ref: 'AWS::NoValue' }] });
+    expect(conditionValue(defaults.template, 'ReserveAuthenticateConcurrency')).toBe(true);
+    // 0 must mean "unreserved", never ReservedConcurrentExecutions: 0 (which throttles every call)
+    expect(reserved(options.template)['Fn::If'][0]).toBe('ReserveAuthenticateConcurrency');
+    expect(conditionValue(options.template, 'ReserveAuthenticateConcurrency')).toBe(false);
+  });
+
   it('run sync every minute, one run at a time, and drop ticks instead of queueing or retrying them', () => {
     const p = defaults.template.Resources.SyncLambdaFunction!.Properties!;
     expect(p.Handler).toBe('functions/entry/sync/handler.handler');
@@ -299,12 +351,30 @@ describe('IAM', () => {
   it('lets authenticate only read token rows and record use on the table, and write its own logs', () => {
     const statements = roleStatements(defaults.template, 'AuthenticateRole');
     const data = statements.filter((s) => asArray(s.Action).some((a) => String(a).startsWith('dynamodb:')));
-    expect(data).toHaveLength(1);
-    expect(asArray(data[0]!.Action).sort()).toEqual(['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem']);
-    expect(data[0]!.Resource).toEqual({ 'Fn::Sub': tableArn });
+    expect(data.map((s) => asArray(s.Action))).toEqual([['dynamodb:GetItem'], ['dynamodb:UpdateItem']]);
+    for (const s of data) expect(s.Resource).toEqual({ 'Fn::Sub': tableArn });
     const logs = statements.filter((s) => asArray(s.Action).some((a) => String(a).startsWith('logs:')));
     expect(logs).toEqual([expect.objectContaining({ Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: { 'Fn::GetAtt': ['AuthenticateLogGroup', 'Arn'] } })]);
-    expect(statements).toHaveLength(2);
+    expect(statements).toHaveLength(3);
+  });
+
+  it('lets authenticate update only the key and lastUsedAt (never kind) of cluster-partition rows, reading nothing back', () => {
+    const [update, ...more] = roleStatements(defaults.template, 'AuthenticateRole')
+      .filter((s) => asArray(s.Action).some((a) => /^dynamodb:(UpdateItem|PutItem|DeleteItem|BatchWriteItem|TransactWriteItems|PartiQL)/.test(String(a))));
+    expect(more).toEqual([]);
+    expect(update!.Action).toEqual(['dynamodb:UpdateItem']);
+    const condition = update!.Condition!;
+    expect(condition).toEqual({
+      'ForAllValues:StringEquals': { 'dynamodb:Attributes': ['pk', 'sk', 'lastUsedAt'] },
+      'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['C#*'] },
+      StringEqualsIfExists: { 'dynamodb:ReturnValues': 'NONE' },
+    });
+    // The sync side and the CLI classify rows by sort key; the attributes that make a row a token or a
+    // registry entry are not writable.
+    const writable = condition['ForAllValues:StringEquals']!['dynamodb:Attributes'] as string[];
+    for (const attribute of ['kind', 'enabled', 'revoked', 'hash', 'user', 'userName', 'expiresAt', 'credentials', 'access', 'rev', 'ttl']) {
+      expect(writable).not.toContain(attribute);
+    }
   });
 
   it('lets sync read and write the table and read only tokengate cluster secrets of its stage', () => {
@@ -312,7 +382,7 @@ describe('IAM', () => {
     const data = statements.filter((s) => asArray(s.Action).some((a) => String(a).startsWith('dynamodb:')));
     expect(data).toHaveLength(1);
     expect(asArray(data[0]!.Action).sort()).toEqual([
-      'dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem', 'dynamodb:DeleteItem', 'dynamodb:GetItem',
+      'dynamodb:BatchWriteItem', 'dynamodb:DeleteItem', 'dynamodb:GetItem',
       'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem',
     ]);
     expect(data[0]!.Resource).toEqual({ 'Fn::Sub': tableArn });
@@ -382,9 +452,30 @@ describe('token table', () => {
 });
 
 describe('custom domain with mutual TLS', () => {
-  it('is absent unless domainName is set', () => {
+  it('is absent unless domainName is set: no domain, mapping or record resource, not even a conditional one', () => {
     expect(defaults.template.Conditions!.UseCustomDomain).toEqual({ 'Fn::Not': [{ 'Fn::Equals': ['', ''] }] });
-    expect(defaults.template.Resources.CustomDomain!.Condition).toBe('UseCustomDomain');
+    for (const type of ['AWS::ApiGatewayV2::DomainName', 'AWS::ApiGatewayV2::ApiMapping', 'AWS::Route53::RecordSet']) {
+      expect(ofType(defaults.template, type), type).toEqual([]);
+    }
+    expect(defaults.template.Outputs!.ApiBaseUrl).toBeDefined();
+  });
+
+  it('refuses to package a domainName without its certificateArn, saying which param is missing', async () => {
+    const output = await packagingRefusal(['domainName=auth.example.com']);
+    expect(output).toContain('domainName=auth.example.com needs certificateArn');
+  }, 300_000);
+
+  it('refuses to package domain params without a domainName (a truststore alone would silently leave mutual TLS off)', async () => {
+    const output = await packagingRefusal(['truststoreUri=s3://tokengate-truststore/clusters-ca.pem']);
+    expect(output).toContain('truststoreUri is set but domainName is not');
+  }, 300_000);
+
+  it('passes ownershipVerificationCertificateArn for an imported or private-CA certificate, and only when given', () => {
+    const config = options.template.Resources.CustomDomain!.Properties!.DomainNameConfigurations[0];
+    expect(config.OwnershipVerificationCertificateArn).toEqual({
+      'Fn::If': ['HasOwnershipVerificationCertificate', 'arn:aws:acm:eu-west-1:123456789012:certificate/11111111-1111-1111-1111-111111111111', { Ref: 'AWS::NoValue' }],
+    });
+    expect(conditionValue(options.template, 'HasOwnershipVerificationCertificate')).toBe(true);
   });
 
   it('maps the domain to the API, checks client certificates against the S3 truststore and tells authenticate to require one', () => {
@@ -465,6 +556,27 @@ describe('dashboard', () => {
     const metricWidgets = body.widgets.filter((w) => w.type === 'metric');
     expect(metricWidgets.length).toBeGreaterThan(0);
     for (const w of metricWidgets) expect(w.properties.region).toBe('sub-AWS::Region');
+  });
+});
+
+describe('IaC checkers', () => {
+  it.skipIf(!hasCfnLint)('cfn-lint finds nothing in either template (its accepted warnings are listed in infra/checks.yml)', async () => {
+    for (const packaged of [defaults, options]) {
+      const result = await run('cfn-lint', ['--format', 'parseable', join(packaged.dir, '.serverless/cloudformation-template-update-stack.json')])
+        .then(() => ({ findings: '' }), (error: { stdout?: string; message: string }) => ({ findings: error.stdout || error.message }));
+      expect(result.findings).toBe('');
+    }
+  }, 120_000);
+
+  it('justifies every accepted checkov finding in the template, with a reason', () => {
+    for (const packaged of [defaults, options]) {
+      for (const [id, r] of Object.entries(packaged.template.Resources) as Array<[string, Resource & { Metadata?: any }]>) {
+        for (const skip of asArray<any>(r.Metadata?.checkov?.skip)) {
+          expect(skip.id, id).toMatch(/^CKV_AWS_\d+$/);
+          expect(String(skip.comment ?? '').length, `${id} ${skip.id}`).toBeGreaterThan(40);
+        }
+      }
+    }
   });
 });
 

@@ -31,10 +31,10 @@ export class DynamoDbReviewStore implements TokenStore {
     await this.table.update(
       {
         Key: keyOf({ kind: 'usage', clusterId, name }),
-        UpdateExpression: 'SET #kind = :kind, lastUsedAt = :at',
-        ExpressionAttributeNames: { '#kind': 'kind' },
+        // Only lastUsedAt (and the key): the authenticate role may write no other attribute (infra/iam.yml).
+        UpdateExpression: 'SET lastUsedAt = :at',
         ConditionExpression: 'attribute_not_exists(lastUsedAt) OR lastUsedAt < :notBefore',
-        ExpressionAttributeValues: { ':kind': 'used', ':at': at.toISOString(), ':notBefore': notBefore.toISOString() },
+        ExpressionAttributeValues: { ':at': at.toISOString(), ':notBefore': notBefore.toISOString() },
       },
       AbortSignal.timeout(this.deadlineMs),
     );

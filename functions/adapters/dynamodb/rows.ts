@@ -125,7 +125,9 @@ const revocationRowSchema = z.looseObject({
   revokedAt: z.string(),
 });
 
-const usedRowSchema = z.looseObject({ pk: z.string(), sk: z.string(), kind: z.literal('used'), lastUsedAt: z.string() });
+// A usage row is known by its `USED#` sort key. `kind: 'used'` is only on rows written before the
+// authenticate role lost the right to write `kind` (infra/iam.yml), so it is optional.
+const usedRowSchema = z.looseObject({ pk: z.string(), sk: z.string(), kind: z.literal('used').optional(), lastUsedAt: z.string() });
 
 const callerCredentialSchema = z.object({
   id: z.string(),

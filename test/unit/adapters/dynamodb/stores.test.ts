@@ -57,6 +57,16 @@ describe('DynamoDbReviewStore', () => {
     expect(input.Key).toEqual({ pk: 'C#c-abc12', sk: 'USED#kubeconfig-u-alice' });
     expect(input.ConditionExpression).toContain('lastUsedAt < :notBefore');
   });
+
+  it('records use by writing only lastUsedAt, the one attribute its IAM role may write besides the key', async () => {
+    sdk.on(UpdateCommand).resolves({});
+    await store.recordUse('c-abc12', 'kubeconfig-u-alice', new Date('2026-11-26T12:00:00Z'), new Date('2026-11-26T11:59:00Z'));
+    const input = sdk.commandCalls(UpdateCommand)[0]!.args[0].input;
+    expect(input.UpdateExpression).toBe('SET lastUsedAt = :at');
+    expect(input.ExpressionAttributeNames).toBeUndefined();
+    expect(Object.keys(input.ExpressionAttributeValues!).sort()).toEqual([':at', ':notBefore']);
+    expect(input.ReturnValues).toBeUndefined(); // NONE: the role allows no other
+  });
 });
 
 describe('DynamoDbMirrorStore', () => {
@@ -111,5 +121,19 @@ describe('DynamoDbMirrorStore', () => {
     expect(state.tokens).toEqual([{ ...tokenRecord(), version: 3 }]);
     expect(state.usage).toEqual([{ kind: 'usage', clusterId: 'c-abc12', name: 'kubeconfig-u-alice', lastUsedAt: '2026-11-26T00:00:00Z' }]);
     expect(state.users).toEqual([]);
+  });
+
+  it('reads a usage row by its USED# sort key, with or without a kind attribute', async () => {
+    sdk.on(QueryCommand).resolves({
+      Items: [
+        { pk: 'C#c-abc12', sk: 'USED#kubeconfig-u-alice', lastUsedAt: '2026-11-26T00:00:00Z' },
+        { pk: 'C#c-abc12', sk: 'USED#kubeconfig-u-bob', kind: 'used', lastUsedAt: '2026-11-25T00:00:00Z' },
+      ],
+    });
+    const state = await mirror.readClusterState('c-abc12');
+    expect(state.usage).toEqual([
+      { kind: 'usage', clusterId: 'c-abc12', name: 'kubeconfig-u-alice', lastUsedAt: '2026-11-26T00:00:00Z' },
+      { kind: 'usage', clusterId: 'c-abc12', name: 'kubeconfig-u-bob', lastUsedAt: '2026-11-25T00:00:00Z' },
+    ]);
   });
 });
