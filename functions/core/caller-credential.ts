@@ -76,8 +76,13 @@ export function credentialUsable(record: CallerCredential, now: Date): boolean {
 export async function credentialMatches(presented: ParsedCredential, cluster: ClusterRecord, now: Date): Promise<boolean> {
   const record = credentialRecordOf(cluster, presented);
   if (!record || !credentialUsable(record, now)) return false;
+  return secretMatches(record, presented.secret);
+}
+
+/** Whether a secret matches one stored credential's argon2id hash (an unreadable hash never matches). */
+export async function secretMatches(record: CallerCredential, secret: string): Promise<boolean> {
   try {
-    return await verifyArgon2(record.hash, presented.secret);
+    return await verifyArgon2(record.hash, secret);
   } catch {
     return false;
   }

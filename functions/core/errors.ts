@@ -5,9 +5,16 @@
  * by the entry points (`entry/authenticate/http.ts`, `entry/cli/main.ts`), never here.
  */
 export class TokengateError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
+  /**
+   * The service already counts this error into a periodic summary line, so the entry point must not log
+   * it once per request as well (a flood would otherwise write one line per attempt).
+   */
+  readonly summarised: boolean;
+
+  constructor(message: string, options?: { cause?: unknown; summarised?: boolean }) {
     super(message, options);
     this.name = new.target.name;
+    this.summarised = options?.summarised ?? false;
   }
 }
 
@@ -23,6 +30,14 @@ export class StoreUnavailableError extends TokengateError {
     super('token store unavailable', { cause });
   }
 }
+
+/**
+ * The service would have to spend more hash work or registry reads than its budget allows to decide
+ * this request (a flood of wrong credentials with a real credential id, or of unknown cluster ids). It
+ * refuses nothing: the webhook answers 500, which the apiserver retries, because the credential may
+ * well be correct and a 401 would not be retried.
+ */
+export class OverloadedError extends TokengateError {}
 
 /** A record already exists (`clusters add`, `tokens create`) or changed under us (credential rotation). */
 export class ConflictError extends TokengateError {}

@@ -8,8 +8,50 @@ export type HashCheck = 'match' | 'mismatch' | 'unsupported';
 
 /** scrypt needs 128·r·(N+2)+128·r·p bytes; Rancher's N=2^15, r=8 needs 32 MiB. Allow up to 64 MiB. */
 const SCRYPT_MAX_MEMORY = 64 * 1024 * 1024;
-/** Refuse parameters that would let a forged row make one verify cost seconds of CPU. */
-const SCRYPT_MAX_LOG_N = 20;
+/**
+ * The scrypt parameters Rancher writes (N=2^15, r=8, p=1) are also the most we verify: a row with
+ * costlier ones (a hostile cluster's r=15, p=16 costs ~2 s per verify) is `unsupported`, never hashed.
+ */
+const SCRYPT_MAX = { logN: 15, r: 8, p: 1 } as const;
+
+/**
+ * A fast verifier of a token's secret, kept beside a slow source hash (`$1` scrypt, `$argon2id$`) once
+ * the secret verified against it: `hash` is a `$3` SHA3-512 of the secret with a random salt (as strong
+ * as the `$3` hashes Rancher itself writes), `source` a digest of the source hash it was derived
+ * from, so a changed source hash makes a stale verifier simply not apply.
+ */
+export interface SecretVerifier {
+  source: string;
+  hash: string;
+}
+
+/** Digest of a stored hash, naming which source a verifier belongs to. */
+export function sourceDigestOf(hash: string): string {
+  return createHash('sha256').update(hash, 'utf8').digest('base64url');
+}
+
+/** Whether a hash costs milliseconds to verify (scrypt, argon2id) rather than microseconds. */
+export function isSlowHash(hash: string): boolean {
+  const format = hashFormat(hash);
+  return format === 'scrypt' || format === 'argon2id';
+}
+
+/** The verifier hash of a record if it belongs to the record's current source hash. */
+export function applicableVerifier(sourceHash: string, verifier: SecretVerifier | undefined): string | undefined {
+  return verifier !== undefined && verifier.source === sourceDigestOf(sourceHash) ? verifier.hash : undefined;
+}
+
+/** Go's base64.RawStdEncoding, as Rancher's `$2`/`$3` hashes spell salt and digest. */
+function toRawBase64(bytes: Buffer): string {
+  return bytes.toString('base64').replace(/=+$/, '');
+}
+
+/** A `$3` verifier of a secret that just matched `sourceHash`; `randomBytes` gives its salt. */
+export function issueVerifier(sourceHash: string, secret: string, randomBytes: (size: number) => Buffer): SecretVerifier {
+  const salt = randomBytes(16);
+  const digest = createHash('sha3-512').update(salt).update(secret, 'utf8').digest();
+  return { source: sourceDigestOf(sourceHash), hash: `$3:1:${toRawBase64(salt)}:${toRawBase64(digest)}` };
+}
 
 function scrypt(secret: string, salt: Buffer, keyLength: number, options: ScryptOptions): Promise<Buffer> {
   return new Promise((resolve, reject) =>
@@ -85,7 +127,7 @@ async function verifyScrypt(hash: string, secret: string): Promise<HashCheck> {
   const p = Number(pText);
   const expected = rawBase64(keyText ?? '');
   const validParameters =
-    [logN, r, p].every((n) => Number.isInteger(n) && n > 0) && logN <= SCRYPT_MAX_LOG_N && r <= 32 && p <= 16;
+    [logN, r, p].every((n) => Number.isInteger(n) && n > 0) && logN <= SCRYPT_MAX.logN && r <= SCRYPT_MAX.r && p <= SCRYPT_MAX.p;
   if (!validParameters || !expected || expected.length === 0) return 'unsupported';
   try {
     const actual = await scrypt(secret, Buffer.from(saltHex, 'hex'), expected.length, {

@@ -46,6 +46,12 @@ export interface TokenRecord {
   createdAt?: string;
   /** Fingerprint of the source objects a mirrored record was derived from: an unchanged source costs no write. */
   sourceDigest?: string;
+  /**
+   * Written by the authenticate path after the secret first matched a slow `hash`: a fast `$3` verifier
+   * of the same secret, tied to that hash by `source` (a digest of it). Applies only while `hash` is
+   * unchanged; writers that replace the row may drop it.
+   */
+  verifier?: { source: string; hash: string };
 }
 
 /** A ClusterUserAttribute of one cluster (its `userId` is the Rancher user id, the object's name). */

@@ -1,5 +1,5 @@
 import { expiryOf } from './expiry.ts';
-import { verifySecret } from './hash.ts';
+import { applicableVerifier, isSlowHash, verifySecret } from './hash.ts';
 import type { TokenRecord, TokenUser } from './records.ts';
 import { blockOf } from './token-state.ts';
 import type { ForeignToken, RancherToken } from './token-string.ts';
@@ -21,7 +21,13 @@ export type RefusalReason =
    * for token names it does not know was spent (a flood of unknown names). Carries `status.error`, so the
    * apiserver neither caches nor retries it, and the same token is looked up again on its next use.
    */
-  | 'lookup-throttled';
+  | 'lookup-throttled'
+  /**
+   * Not a verdict either: the token's slow hash was verified too often in this container without success
+   * (a flood of wrong secrets for one name) or too much hash work is waiting. Carries `status.error`, so
+   * the owner's next attempt is decided afresh as soon as the flood stops.
+   */
+  | 'verify-throttled';
 
 /** The short, non-secret text the apiserver logs for each refusal (`status.error`). */
 export const REFUSAL_MESSAGES: Record<RefusalReason, string> = {
@@ -36,6 +42,7 @@ export const REFUSAL_MESSAGES: Record<RefusalReason, string> = {
   'hash-unsupported': 'token hash format unsupported',
   'secret-mismatch': 'invalid token secret',
   'lookup-throttled': 'too many unknown tokens, try again later',
+  'verify-throttled': 'too many attempts for this token, try again later',
 };
 
 export interface AuthenticatedUser {
@@ -48,12 +55,28 @@ export interface AuthenticatedUser {
 export type Decision =
   | { outcome: 'foreign'; foreign: ForeignToken }
   | { outcome: 'refused'; tokenName: string; userName?: string; reason: RefusalReason }
-  | { outcome: 'accepted'; tokenName: string; user: AuthenticatedUser; expiresAtMs?: number };
+  | {
+      outcome: 'accepted';
+      tokenName: string;
+      user: AuthenticatedUser;
+      expiresAtMs?: number;
+      /** The secret matched a slow source hash that has no verifier yet: the caller may store one. */
+      verifierWanted?: true;
+    };
 
 export interface ReviewContext {
   now: Date;
   /** Keep groups starting with `system:` (off by default: a synced group must not grant system roles). */
   allowSystemGroups: boolean;
+}
+
+/**
+ * Whether deciding this record would cost a slow hash verify: it passes every check before the secret,
+ * its hash is scrypt or argon2id, and no verifier of that hash exists. The service budgets those.
+ */
+export function needsSlowVerify(record: TokenRecord | undefined, now: Date): boolean {
+  if (!record || blockOf(record, now) || !record.hash) return false;
+  return isSlowHash(record.hash) && applicableVerifier(record.hash, record.verifier) === undefined;
 }
 
 /**
@@ -66,7 +89,10 @@ export async function review(token: RancherToken, record: TokenRecord | undefine
   if (!record) return { outcome: 'refused', tokenName: name, reason: 'token-not-found' };
   const block = blockOf(record, context.now);
   if (block) return { outcome: 'refused', tokenName: name, userName: record.userName, reason: block };
-  const check = await verifySecret(record.hash as string, secret);
+  const hash = record.hash as string;
+  // A verifier of the current hash answers in microseconds, right or wrong secret alike.
+  const verifier = applicableVerifier(hash, record.verifier);
+  const check = await verifySecret(verifier ?? hash, secret);
   if (check !== 'match') {
     const reason = check === 'mismatch' ? 'secret-mismatch' : 'hash-unsupported';
     return { outcome: 'refused', tokenName: name, userName: record.userName, reason };
@@ -77,6 +103,7 @@ export async function review(token: RancherToken, record: TokenRecord | undefine
     tokenName: name,
     user: toUser(record.userName, record.user as TokenUser, context.allowSystemGroups),
     ...(typeof expiry === 'number' ? { expiresAtMs: expiry } : {}),
+    ...(verifier === undefined && isSlowHash(hash) ? { verifierWanted: true as const } : {}),
   };
 }
 

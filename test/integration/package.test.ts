@@ -358,14 +358,14 @@ describe('IAM', () => {
     expect(statements).toHaveLength(3);
   });
 
-  it('lets authenticate update only the key and lastUsedAt (never kind) of cluster-partition rows, reading nothing back', () => {
+  it('lets authenticate update only the key, lastUsedAt and the verifier (never kind) of cluster-partition rows, reading nothing back', () => {
     const [update, ...more] = roleStatements(defaults.template, 'AuthenticateRole')
       .filter((s) => asArray(s.Action).some((a) => /^dynamodb:(UpdateItem|PutItem|DeleteItem|BatchWriteItem|TransactWriteItems|PartiQL)/.test(String(a))));
     expect(more).toEqual([]);
     expect(update!.Action).toEqual(['dynamodb:UpdateItem']);
     const condition = update!.Condition!;
     expect(condition).toEqual({
-      'ForAllValues:StringEquals': { 'dynamodb:Attributes': ['pk', 'sk', 'lastUsedAt'] },
+      'ForAllValues:StringEquals': { 'dynamodb:Attributes': ['pk', 'sk', 'lastUsedAt', 'verifier'] },
       'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['C#*'] },
       StringEqualsIfExists: { 'dynamodb:ReturnValues': 'NONE' },
     });

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { createAuthenticator, type AuthenticatorOptions } from '../../functions/services/authenticate/authenticator.ts';
 import { authenticatorOptions } from '../../functions/entry/authenticate/handler.ts';
 import { authenticateConfigSchema } from '../../functions/entry/authenticate/config.ts';
@@ -18,6 +19,8 @@ export interface AuthenticatorFixtureInput {
   /** Other sinks than the capturing fakes (e.g. silent ones for memory measurements). */
   log?: Log;
   metrics?: MetricsSink;
+  /** How the review waits for its writes' budget to pass; at once by default. */
+  sleep?: (ms: number) => Promise<void>;
   /** Wall-clock start; 2026-11-26T12:00:00Z by default. */
   startMs?: number;
 }
@@ -39,6 +42,8 @@ export function authenticatorFixture(input: AuthenticatorFixtureInput = {}) {
     metrics: input.metrics ?? metrics,
     now: () => new Date(clockMs),
     elapsed: () => monotonic,
+    sleep: input.sleep ?? (() => Promise.resolve()),
+    randomBytes,
     options,
   });
   const advance = (ms: number) => {

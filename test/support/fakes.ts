@@ -1,6 +1,7 @@
 import type { ClusterRecord, TokenRecord } from '../../functions/core/records.ts';
 import type { Log, LogAttributes, MetricsSink } from '../../functions/core/ports/telemetry.ts';
 import type { TokenStore } from '../../functions/core/ports/token-store.ts';
+import type { SecretVerifier } from '../../functions/core/hash.ts';
 
 export interface LogLine {
   level: 'debug' | 'info' | 'warn' | 'error';
@@ -59,7 +60,7 @@ export class FakeTokenStore implements TokenStore {
   readonly tokens = new Map<string, TokenRecord>();
   readonly clusters = new Map<string, ClusterRecord>();
   readonly uses: { clusterId: string; name: string; at: Date }[] = [];
-  calls = { getToken: 0, getCluster: 0, recordUse: 0 };
+  calls = { getToken: 0, getCluster: 0, recordUse: 0, recordVerifier: 0 };
   failWith: Error | undefined;
   failRecordUse: Error | undefined;
 
@@ -85,6 +86,14 @@ export class FakeTokenStore implements TokenStore {
     this.calls.recordUse += 1;
     if (this.failRecordUse) throw this.failRecordUse;
     this.uses.push({ clusterId, name, at });
+  }
+
+  async recordVerifier(clusterId: string, name: string, verifier: SecretVerifier) {
+    this.calls.recordVerifier += 1;
+    if (this.failWith) throw this.failWith;
+    const key = `${clusterId}/${name}`;
+    const record = this.tokens.get(key);
+    if (record) this.tokens.set(key, { ...record, verifier });
   }
 }
 

@@ -1,6 +1,7 @@
 import { StoreUnavailableError } from '../../core/errors.ts';
 import type { ClusterRecord, TokenRecord } from '../../core/records.ts';
 import type { TokenStore } from '../../core/ports/token-store.ts';
+import type { SecretVerifier } from '../../core/hash.ts';
 import { clusterFromItem, clusterKey, keyOf, tokenFromItem, withoutVersion } from './rows.ts';
 import type { TableOperations } from './table-operations.ts';
 
@@ -35,6 +36,20 @@ export class DynamoDbReviewStore implements TokenStore {
         UpdateExpression: 'SET lastUsedAt = :at',
         ConditionExpression: 'attribute_not_exists(lastUsedAt) OR lastUsedAt < :notBefore',
         ExpressionAttributeValues: { ':at': at.toISOString(), ':notBefore': notBefore.toISOString() },
+      },
+      AbortSignal.timeout(this.deadlineMs),
+    );
+  }
+
+  async recordVerifier(clusterId: string, name: string, verifier: SecretVerifier): Promise<void> {
+    // Only this attribute, and not `rev`: a verifier is not part of the record a writer compares, and a
+    // sync or import that rewrites the row meanwhile may drop it (its source digest would not match anyway).
+    await this.table.update(
+      {
+        Key: keyOf({ kind: 'token', clusterId, name }),
+        UpdateExpression: 'SET verifier = :verifier',
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeValues: { ':verifier': verifier },
       },
       AbortSignal.timeout(this.deadlineMs),
     );

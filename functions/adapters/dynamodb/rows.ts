@@ -90,6 +90,7 @@ const tokenRowSchema = z.looseObject({
     .optional(),
   createdAt: z.string().optional(),
   sourceDigest: z.string().optional(),
+  verifier: z.object({ source: z.string(), hash: z.string() }).optional(),
   ttl: z.number().int().optional(),
 });
 

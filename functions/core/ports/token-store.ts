@@ -1,4 +1,5 @@
 import type { ClusterRecord, TokenRecord } from '../records.ts';
+import type { SecretVerifier } from '../hash.ts';
 
 /**
  * What the authenticate path needs from the store: one read per uncached review, one per uncached
@@ -14,4 +15,9 @@ export interface TokenStore {
    * Conditional in the store, so concurrent Lambdas write at most once per interval.
    */
   recordUse(clusterId: string, name: string, at: Date, notBefore: Date): Promise<void>;
+  /**
+   * Stores a fast verifier beside an existing token row, changing nothing else (the row's version
+   * included); does nothing when the row is gone. Best effort, like `recordUse`.
+   */
+  recordVerifier(clusterId: string, name: string, verifier: SecretVerifier): Promise<void>;
 }

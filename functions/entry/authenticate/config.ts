@@ -8,9 +8,21 @@ export const authenticateConfigSchema = baseConfigSchema.extend({
   ALLOW_SYSTEM_GROUPS: booleanText.default(false),
   LAST_USED_INTERVAL_SECONDS: z.coerce.number().int().min(1).default(60),
   FOREIGN_SUMMARY_INTERVAL_SECONDS: z.coerce.number().int().min(1).default(60),
+  /**
+   * Per credential id: failed caller verifies per second before its unverified checks answer 500 (retried)
+   * without a hash; per cluster: registry reads per second not vouched for by a cached row or a verified credential.
+   */
   CALLER_CHECKS_PER_SECOND: z.coerce.number().int().min(1).default(5),
-  /** The same over every cluster id together, so cycling through made-up ids cannot buy unbounded store reads. */
+  /** Registry reads per second over every cluster id not known to exist, so made-up ids cannot buy unbounded reads. */
   CALLER_CHECKS_PER_SECOND_TOTAL: z.coerce.number().int().min(1).default(50),
+  /** Slow (scrypt, argon2id) verifies per token name per second, burst twice that, until its fast verifier exists. */
+  SLOW_VERIFIES_PER_TOKEN_PER_SECOND: z.coerce.number().int().min(1).default(2),
+  /** Slow hash verifies running at once per container, handed to clusters in turn. */
+  HASH_CONCURRENCY: z.coerce.number().int().min(1).max(16).default(2),
+  /** Slow hash verifies one cluster may have waiting per container; past it, refused with status.error (tokens) or 500 (callers). */
+  HASH_QUEUE_PER_CLUSTER: z.coerce.number().int().min(1).default(32),
+  /** How long a review waits for its lastUsedAt / verifier write before answering (Lambda freezes after the reply); 0: not at all. */
+  USAGE_WRITE_WAIT_MS: z.coerce.number().int().min(0).max(1000).default(200),
   /** Store reads per second for token names not known to exist, per cluster and per container (SECURITY.md). */
   UNKNOWN_NAME_LOOKUPS_PER_SECOND: z.coerce.number().int().min(1).default(20),
   UNKNOWN_NAME_LOOKUPS_PER_SECOND_TOTAL: z.coerce.number().int().min(1).default(100),

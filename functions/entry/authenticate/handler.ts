@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { parseConfig, tableClientOf } from '../config.ts';
 import { authenticateConfigSchema, type AuthenticateConfig } from './config.ts';
@@ -67,7 +68,16 @@ export function authenticatorOptions(config: AuthenticateConfig): AuthenticatorO
     callerChecksPerSecondTotal: config.CALLER_CHECKS_PER_SECOND_TOTAL,
     unknownNameLookupsPerSecond: config.UNKNOWN_NAME_LOOKUPS_PER_SECOND,
     unknownNameLookupsPerSecondTotal: config.UNKNOWN_NAME_LOOKUPS_PER_SECOND_TOTAL,
+    slowVerifiesPerTokenPerSecond: config.SLOW_VERIFIES_PER_TOKEN_PER_SECOND,
+    hashConcurrency: config.HASH_CONCURRENCY,
+    hashQueuePerCluster: config.HASH_QUEUE_PER_CLUSTER,
+    usageWriteWaitMs: config.USAGE_WRITE_WAIT_MS,
   };
+}
+
+/** A timer that does not keep the process alive (a local server must be able to exit while one runs). */
+function unrefSleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }
 
 /** Builds the real handler from an environment: one store, one log, one metrics sink, one cache. */
@@ -96,6 +106,8 @@ export function handlerFromEnvironment(
     metrics,
     now: () => new Date(),
     elapsed: () => performance.now(),
+    sleep: unrefSleep,
+    randomBytes,
     options: authenticatorOptions(config),
   });
   return makeHandler({ authenticator, log, metrics, clientCertRequired: config.CLIENT_CERT_REQUIRED });

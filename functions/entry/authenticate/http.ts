@@ -1,5 +1,5 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { StoreUnavailableError, UnauthorizedError, describeError } from '../../core/errors.ts';
+import { OverloadedError, StoreUnavailableError, TokengateError, UnauthorizedError, describeError } from '../../core/errors.ts';
 import type { Log } from '../../core/ports/telemetry.ts';
 import { errorBody } from './error-body.ts';
 import { BadRequestError, HttpError, MethodNotAllowedError, NotFoundError, PayloadTooLargeError } from './http-errors.ts';
@@ -63,6 +63,8 @@ function statusOf(error: unknown): number | undefined {
   if (error instanceof UnauthorizedError) return 401;
   // 500, never 503: the apiserver retries a 500 and would not retry a 503 without Retry-After.
   if (error instanceof StoreUnavailableError) return 500;
+  // 500 as well: an overloaded check refused nothing, and the apiserver retries a 500 (never a 401).
+  if (error instanceof OverloadedError) return 500;
   return undefined;
 }
 
@@ -75,6 +77,8 @@ export function toErrorReply(error: unknown, log: Log, context: Record<string, u
   if (status !== undefined && error instanceof Error) {
     const cause = error.cause instanceof Error ? describeError(error.cause) : undefined;
     const level = status >= 500 ? 'error' : 'warn';
+    // Summarised by the service per interval; one line per attempt would let a flood write the log.
+    if (error instanceof TokengateError && error.summarised) return jsonReply(status, { error: { code: status, message: error.message } });
     log[level]('request failed', { ...context, status, reason: error.message, ...(cause ? { cause } : {}) });
     return jsonReply(status, errorBody(status, error.message));
   }

@@ -14,11 +14,14 @@ export interface DecisionCacheOptions {
 export class DecisionCache {
   private readonly decisions: TtlCache<Decision>;
 
+  private readonly ttlMs: number;
+
   constructor(
     options: DecisionCacheOptions,
     private readonly now: () => Date,
-    elapsed: () => number,
+    private readonly elapsed: () => number,
   ) {
+    this.ttlMs = options.cacheTtlSeconds * 1000;
     this.decisions = new TtlCache<Decision>(options.cacheTtlSeconds, options.cacheMaxEntries, elapsed);
   }
 
@@ -31,7 +34,13 @@ export class DecisionCache {
     return decision;
   }
 
-  set(clusterId: string, token: string, decision: Decision): void {
-    if (decision.outcome !== 'foreign') this.decisions.set(TtlCache.keyOf(clusterId, token), decision);
+  /**
+   * Caches a decision until one TTL after the record it was built from was read (`readAtMs`, monotonic),
+   * not one TTL after the decision: a decision built from a row cached just before a revoke must not
+   * live a second TTL. So any change in the table is seen within one `CACHE_TTL_SECONDS`.
+   */
+  set(clusterId: string, token: string, decision: Decision, readAtMs: number): void {
+    if (decision.outcome === 'foreign') return;
+    this.decisions.set(TtlCache.keyOf(clusterId, token), decision, this.ttlMs - (this.elapsed() - readAtMs));
   }
 }

@@ -1,6 +1,7 @@
 import { ForeignTokenSummary } from '../../core/foreign-summary.ts';
 import { REFUSAL_MESSAGES, type Decision } from '../../core/review.ts';
 import type { Log, MetricsSink } from '../../core/ports/telemetry.ts';
+import { IntervalTally } from './interval-tally.ts';
 
 export interface DecisionReportingOptions {
   /** How often the foreign-token and throttle summaries are logged. */
@@ -24,6 +25,8 @@ export interface DecisionReporting {
   decided(clusterId: string, decision: Decision, cached: boolean, startedMs: number): void;
   /** Counts a review refused because the unknown-name budget was spent; summarised, never logged one by one. */
   lookupThrottled(clusterId: string): void;
+  /** Counts a review refused because the token's slow-verify budget was spent or too much hash work waits; summarised. */
+  verifyThrottled(clusterId: string, tokenName: string): void;
 }
 
 /** Clusters named in one throttle summary line. */
@@ -35,6 +38,7 @@ export function createDecisionReporting(deps: DecisionReportingDeps): DecisionRe
   const foreign = new ForeignTokenSummary(intervalMs);
   const throttled = new Map<string, number>();
   let throttledSince: number | undefined;
+  const verifies = new IntervalTally(intervalMs);
 
   return {
     decided(clusterId, decision, cached, startedMs) {
@@ -73,6 +77,14 @@ export function createDecisionReporting(deps: DecisionReportingDeps): DecisionRe
         throttled.clear();
         throttledSince = undefined;
       }
+    },
+
+    verifyThrottled(clusterId, tokenName) {
+      metrics.count('VerifiesThrottled', 1, { ClusterId: clusterId });
+      metrics.count('Reviews', 1, { Outcome: 'refused' });
+      const { first, report } = verifies.record(`${clusterId} ${tokenName}`, deps.elapsed());
+      if (first) log.warn('token verifies throttled', { clusterId, tokenName, note: 'further ones are summarised per interval' });
+      if (report) log.warn('token verifies throttled', { ...report });
     },
   };
 }

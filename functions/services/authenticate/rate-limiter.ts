@@ -40,6 +40,12 @@ export class RateLimiter {
     this.refilled(scope).tokens -= 1;
   }
 
+  /** Returns a token spent for work that turned out not to count (never above the burst). */
+  giveBack(scope: string): void {
+    const bucket = this.refilled(scope);
+    bucket.tokens = Math.min(this.options.burst, bucket.tokens + 1);
+  }
+
   /** Spends one token if the scope has one; false when its budget is spent. */
   tryTake(scope: string): boolean {
     if (!this.available(scope)) return false;

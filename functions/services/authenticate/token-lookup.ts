@@ -22,12 +22,22 @@ export interface TokenLookupDeps {
 
 /** Returned by a lookup when this container's budget for unknown names is spent. */
 export const THROTTLED = Symbol('lookup throttled');
-export type Lookup = TokenRecord | undefined | typeof THROTTLED;
+/**
+ * A record (or its absence) with when it was read (monotonic ms, taken before the read began): whatever
+ * is derived from it may live until `readAtMs` + the cache TTL, never longer.
+ */
+export interface Found {
+  record: TokenRecord | undefined;
+  readAtMs: number;
+}
+export type Lookup = Found | typeof THROTTLED;
 
 /** The review's store: records cached per name, unknown names read within a budget, one read per name at a time. */
 export interface TokenLookup {
   /** The record of a name (or undefined), `THROTTLED` past the unknown-name budget. Throws `StoreUnavailableError`. */
   find(clusterId: string, name: string): Promise<Lookup>;
+  /** Puts a verifier into the cached record of a name (if cached), so this container uses it at once. */
+  withVerifier(clusterId: string, name: string, verifier: NonNullable<TokenRecord['verifier']>): void;
 }
 
 /** Distinct clusters whose budgets a container keeps. */
@@ -44,7 +54,7 @@ const CONTAINER = '';
  */
 export function createTokenLookup(deps: TokenLookupDeps): TokenLookup {
   const { store, options } = deps;
-  const rows = new TtlCache<{ row: TokenRecord | undefined }>(options.cacheTtlSeconds, options.cacheMaxEntries, deps.elapsed);
+  const rows = new TtlCache<Found>(options.cacheTtlSeconds, options.cacheMaxEntries, deps.elapsed);
   const knownNames = new TtlCache<{ known: true }>(REMEMBER_SECONDS, options.cacheMaxEntries, deps.elapsed);
   const perCluster = new RateLimiter({
     ratePerSecond: options.unknownNameLookupsPerSecond,
@@ -62,23 +72,31 @@ export function createTokenLookup(deps: TokenLookupDeps): TokenLookup {
 
   async function read(clusterId: string, name: string, key: string): Promise<Lookup> {
     if (!knownNames.get(key) && !takeEach([perCluster, clusterId], [perContainer, CONTAINER])) return THROTTLED;
-    const row = await store.getToken(clusterId, name);
-    rows.set(key, { row });
-    if (row) knownNames.set(key, { known: true });
-    return row;
+    const readAtMs = deps.elapsed();
+    const record = await store.getToken(clusterId, name);
+    const found = { record, readAtMs };
+    // The row lives one TTL from when it was read, so nothing built from it outlives that.
+    rows.set(key, found, options.cacheTtlSeconds * 1000 - (deps.elapsed() - readAtMs));
+    if (record) knownNames.set(key, { known: true });
+    return found;
   }
 
   return {
     async find(clusterId, name) {
       const key = TtlCache.keyOf(clusterId, name);
       const cached = rows.get(key);
-      if (cached) return cached.row;
+      if (cached) return cached;
       let lookup = pending.get(key);
       if (!lookup) {
         lookup = read(clusterId, name, key).finally(() => pending.delete(key));
         pending.set(key, lookup);
       }
       return lookup;
+    },
+    withVerifier(clusterId, name, verifier) {
+      const key = TtlCache.keyOf(clusterId, name);
+      const cached = rows.get(key);
+      if (cached?.record) cached.record = { ...cached.record, verifier };
     },
   };
 }

@@ -26,8 +26,10 @@ export class TtlCache<V extends object> {
     return this.entries?.get(key);
   }
 
-  set(key: string, value: V): void {
-    this.entries?.set(key, value);
+  /** Stores a value for the cache's TTL, or for `ttlMs` when given (a shorter life; 0 or less stores nothing). */
+  set(key: string, value: V, ttlMs?: number): void {
+    if (ttlMs === undefined) this.entries?.set(key, value);
+    else if (ttlMs > 0) this.entries?.set(key, value, { ttl: ttlMs });
   }
 
   get size(): number {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import vectors from '../../fixtures/hash-vectors.json' with { type: 'json' };
-import { hashFormat, verifySecret } from '../../../functions/core/hash.ts';
+import { randomBytes } from 'node:crypto';
+import { applicableVerifier, hashFormat, issueVerifier, verifySecret } from '../../../functions/core/hash.ts';
 
 describe('verifySecret', () => {
   for (const vector of vectors.vectors) {
@@ -48,5 +49,34 @@ describe('verifySecret', () => {
   it('does not accept a digest that is only a prefix of the real one', async () => {
     const truncated = '$3:1:uFrxm43ggfw:zsN1zEFC7SvABTdR58o7yjIqfrI4cQ';
     expect(await verifySecret(truncated, 'd'.repeat(54))).toBe('mismatch');
+  });
+});
+
+describe('scrypt parameters beyond what Rancher writes', () => {
+  it('calls a row with hostile scrypt parameters (r=15, p=16) unsupported without hashing it', async () => {
+    expect(await verifySecret(`$1:0a1b2c3d4e5f6071:15:15:16:${'A'.repeat(86)}`, 'secret')).toBe('unsupported');
+    expect(await verifySecret(`$1:0a1b2c3d4e5f6071:16:8:1:${'A'.repeat(86)}`, 'secret')).toBe('unsupported');
+  });
+});
+
+describe('fast verifiers of slow hashes', () => {
+  const scrypt = vectors.vectors.find((vector) => vector.format === 'scrypt')!;
+
+  it('issues a $3 verifier that matches the secret and only the secret', async () => {
+    const verifier = issueVerifier(scrypt.hash, scrypt.secret, randomBytes);
+    expect(verifier.hash).toMatch(/^\$3:1:[A-Za-z0-9+/]+:[A-Za-z0-9+/]+$/);
+    expect(await verifySecret(verifier.hash, scrypt.secret)).toBe('match');
+    expect(await verifySecret(verifier.hash, `${scrypt.secret}x`)).toBe('mismatch');
+  });
+
+  it('applies a verifier only to the source hash it was made from', () => {
+    const verifier = issueVerifier(scrypt.hash, scrypt.secret, randomBytes);
+    expect(applicableVerifier(scrypt.hash, verifier)).toBe(verifier.hash);
+    expect(applicableVerifier(`${scrypt.hash.slice(0, -2)}AA`, verifier)).toBeUndefined();
+    expect(applicableVerifier(scrypt.hash, undefined)).toBeUndefined();
+  });
+
+  it('salts each verifier afresh', () => {
+    expect(issueVerifier(scrypt.hash, scrypt.secret, randomBytes).hash).not.toBe(issueVerifier(scrypt.hash, scrypt.secret, randomBytes).hash);
   });
 });

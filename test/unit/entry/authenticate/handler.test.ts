@@ -5,7 +5,7 @@ import { StoreUnavailableError } from '../../../../functions/core/errors.ts';
 import { authenticatorFixture } from '../../../support/authenticator.ts';
 import { registeredCluster } from '../../../support/clusters.ts';
 import { httpEvent, tokenReviewBody } from '../../../support/events.ts';
-import { DEFAULT_SECRET, FakeTokenStore, tokenRecord } from '../../../support/fakes.ts';
+import { CapturingLog, CapturingMetrics, DEFAULT_SECRET, FakeTokenStore, tokenRecord } from '../../../support/fakes.ts';
 
 const TOKEN = `kubeconfig-u-alice:${DEFAULT_SECRET}`;
 const PATH = '/v1/clusters/c-abc12/authenticate';
@@ -221,5 +221,17 @@ describe('handlerFromEnvironment', () => {
       'CACHE_TTL_SECONDS',
       'DYNAMODB_ENDPOINT',
     ]);
+  });
+});
+
+describe('the Lambda handler and best-effort writes', () => {
+  it('returns only after the lastUsedAt write completed (within USAGE_WRITE_WAIT_MS), since Lambda freezes after the reply', async () => {
+    const store = new FakeTokenStore().putCluster(cluster.record).putToken(tokenRecord());
+    const write = store.recordUse.bind(store);
+    store.recordUse = (...args) => new Promise<void>((resolve) => setTimeout(resolve, 20)).then(() => write(...args));
+    const handler = handlerFromEnvironment({ USAGE_WRITE_WAIT_MS: '500' }, { store, log: new CapturingLog(), metrics: new CapturingMetrics() });
+    const result = await handler(post(tokenReviewBody(TOKEN)));
+    expect(parse(result).status.authenticated).toBe(true);
+    expect(store.uses).toHaveLength(1);
   });
 });

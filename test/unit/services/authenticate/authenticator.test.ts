@@ -78,13 +78,17 @@ describe('caller check', () => {
     expect(store.calls.getCluster).toBe(2);
   });
 
-  it('stops hashing wrong credentials past the per-second budget', async () => {
-    const { authenticator, store, advance } = setup({ callerChecksPerSecond: 3 });
+  it('refuses unknown credential ids without a hash, re-reading the registry for them only within the per-cluster budget', async () => {
+    const { authenticator, store, metrics, advance } = setup({ callerChecksPerSecond: 3 });
     const wrong = await Promise.all([1, 2, 3, 4, 5].map(() => registeredCluster()));
+    const outcomes: string[] = [];
     for (const attempt of wrong) {
-      await expect(authenticator.checkCaller('c-abc12', attempt.authorization)).rejects.toBeInstanceOf(UnauthorizedError);
+      outcomes.push(await authenticator.checkCaller('c-abc12', attempt.authorization).then(() => 'ok', (error: Error) => error.name));
     }
+    // past the budget the answer is 500 (retried by the apiserver), never a 401 that could hit a just-rotated credential
+    expect(outcomes).toEqual(['UnauthorizedError', 'UnauthorizedError', 'UnauthorizedError', 'OverloadedError', 'OverloadedError']);
     expect(store.calls.getCluster).toBe(3);
+    expect(metrics.total('CallerVerifies')).toBe(0);
     advance(1_000);
     await expect(authenticator.checkCaller('c-abc12', cluster.authorization)).resolves.toBeUndefined();
   });
@@ -257,5 +261,53 @@ describe('issued caller credentials', () => {
   it('are stored as argon2id with light parameters (their secret is 256 random bits, not a password)', async () => {
     const { record } = await registeredCluster('c-light');
     expect(record.credentials[0]!.hash).toMatch(/^\$argon2id\$v=19\$m=4096,t=1,p=1\$/);
+  });
+});
+
+describe('revocation latency', () => {
+  it.each([0, 1_000, 5_000, 9_000, 9_999])(
+    'refuses a token revoked in the table within one cache TTL, even when its decision was built %i ms after the row was read',
+    async (decidedAfterMs) => {
+      const { authenticator, store, advance } = setup({ cacheTtlSeconds: 10 });
+      await authenticator.reviewToken('c-abc12', 'kubeconfig-u-alice:wrongsecret'); // reads and caches the row
+      store.putToken(tokenRecord({ revoked: true })); // revoked just after the read
+      advance(decidedAfterMs);
+      const early = await authenticator.reviewToken('c-abc12', TOKEN); // built from the cached row
+      expect(early.outcome).toBe('accepted');
+      advance(10_001 - decidedAfterMs); // one TTL after the revoke
+      expect(await authenticator.reviewToken('c-abc12', TOKEN)).toMatchObject({ outcome: 'refused', reason: 'token-revoked' });
+    },
+  );
+});
+
+describe('lastUsedAt in Lambda', () => {
+  it('answers only once the lastUsedAt write completed', async () => {
+    let finish: () => void = () => undefined;
+    const store = new FakeTokenStore().putCluster(cluster.record).putToken(tokenRecord());
+    store.recordUse = () => new Promise<void>((resolve) => (finish = resolve));
+    const { authenticator } = authenticatorFixture({ store, sleep: () => new Promise(() => undefined) });
+    let answered = false;
+    const review = authenticator.reviewToken('c-abc12', TOKEN).then(() => (answered = true));
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(answered).toBe(false);
+    finish();
+    await review;
+    expect(answered).toBe(true);
+  });
+
+  it('answers once the wait budget passed when the write does not complete, waiting for exactly that budget', async () => {
+    const store = new FakeTokenStore().putCluster(cluster.record).putToken(tokenRecord());
+    store.recordUse = () => new Promise<void>(() => undefined);
+    const waits: number[] = [];
+    const { authenticator } = authenticatorFixture({ store, options: { usageWriteWaitMs: 150 }, sleep: async (ms) => void waits.push(ms) });
+    expect((await authenticator.reviewToken('c-abc12', TOKEN)).outcome).toBe('accepted');
+    expect(waits).toEqual([150]);
+  });
+
+  it('does not wait at all with a budget of 0 (the write runs in the background)', async () => {
+    const store = new FakeTokenStore().putCluster(cluster.record).putToken(tokenRecord());
+    store.recordUse = () => new Promise<void>(() => undefined);
+    const { authenticator } = authenticatorFixture({ store, options: { usageWriteWaitMs: 0 }, sleep: () => new Promise(() => undefined) });
+    expect((await authenticator.reviewToken('c-abc12', TOKEN)).outcome).toBe('accepted');
   });
 });
