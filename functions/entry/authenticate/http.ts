@@ -78,7 +78,7 @@ export function toErrorReply(error: unknown, log: Log, context: Record<string, u
     const cause = error.cause instanceof Error ? describeError(error.cause) : undefined;
     const level = status >= 500 ? 'error' : 'warn';
     // Summarised by the service per interval; one line per attempt would let a flood write the log.
-    if (error instanceof TokengateError && error.summarised) return jsonReply(status, { error: { code: status, message: error.message } });
+    if (error instanceof TokengateError && error.summarised) return jsonReply(status, errorBody(status, error.message));
     log[level]('request failed', { ...context, status, reason: error.message, ...(cause ? { cause } : {}) });
     return jsonReply(status, errorBody(status, error.message));
   }
