@@ -79,7 +79,7 @@ export interface WriteBackSettings {
 /**
  * Mirrors one `rancher` cluster from the run's reading: derives what Rancher's ACE controllers would write
  * into it, plans against its records and applies. A cluster Rancher does not know fails closed. ACE being on
- * for it is only a warning: see docs/rancher.md, "ACE and the two sources".
+ * for it is a warning naming the fix (setups row 3 cannot work): see docs/rancher.md, "ACE and the two sources".
  */
 export async function mirrorFromManagement(
   store: MirrorStore,
@@ -97,8 +97,13 @@ export async function mirrorFromManagement(
     throw new NotServedError(`cluster ${clusterId} does not exist in Rancher: its Rancher tokens are not served`);
   }
   if (known.aceEnabled) {
+    // Not a failure: the derivation is the one Rancher's ACE runs, so serving it is never a wrong accept, and a
+    // registered cluster may legitimately be set up this way. A provisioned one never asks us: say how to fix it.
     result.warnings.push(
-      `ACE is on for ${clusterId} in Rancher: on a Rancher-provisioned cluster Rancher's own webhook flag wins and tokengate is not asked; on a registered one prefer --source downstream`,
+      `ACE is on for ${clusterId} in Rancher. If Rancher provisioned this cluster, its apiservers ask kube-api-auth, not tokengate ` +
+        `(Rancher appends its own authentication-token-webhook-config-file after yours, and the last one wins): ` +
+        `switch "Authorized Endpoint" off for it in Rancher (docs/rancher.md, setups row 2). ` +
+        `If it is a registered cluster whose apiserver flags you set, it works, but --source downstream is the usual setup (row 1)`,
     );
   }
   const derived = deriveClusterSources(clusterId, snapshot, { acceptUnscopedTokens: cluster.acceptUnscopedTokens ?? false });

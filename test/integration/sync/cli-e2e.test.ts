@@ -90,13 +90,16 @@ describe('register a cluster, sync, review (local mode)', () => {
     expect(JSON.parse(listed.stdout)).toEqual([
       expect.objectContaining({
         clusterId: 'c-e2e',
+        source: 'downstream',
         kubeconfig: `file:${kubeconfigFile} (context tokengate-sync)`,
         lastSync: expect.objectContaining({ outcome: 'ok', objects: 2, writes: 3, deletes: 0 }),
       }),
     ]);
     const table = await runCli(['clusters', 'list'], { env });
-    expect(table.stdout).toMatch(/^CLUSTER\s+CREATED\s+CREDENTIALS\s+LAST SYNC\s+RESULT\s+ERROR\n/);
+    expect(table.stdout).toMatch(/^CLUSTER\s+SOURCE\s+CREATED\s+CREDENTIALS\s+LAST SYNC\s+RESULT\s+ERROR\n/);
+    expect(table.stdout).toMatch(/^c-e2e\s+downstream\s/m);
     const wide = await runCli(['clusters', 'list', '-o', 'wide'], { env });
+    expect(wide.stdout).toMatch(/^c-e2e\s+downstream\s/m);
     expect(wide.stdout).toMatch(/KUBECONFIG\s+LAST SYNC\s+RESULT\s+OBJECTS\s+WRITES\s+DELETES\s+DURATION\s+LAST SUCCESS\s+ERROR/);
   });
 

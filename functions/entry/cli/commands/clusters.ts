@@ -1,6 +1,6 @@
 import { credentialEndMs, credentialUsable, issueCredential } from '../../../core/caller-credential.ts';
 import { ConflictError } from '../../../core/errors.ts';
-import { newCluster, type CallerCredential, type ClusterRecord } from '../../../core/records.ts';
+import { newCluster, sourceOf, type CallerCredential, type ClusterRecord } from '../../../core/records.ts';
 import { z } from 'zod';
 import { flag, parseValue, stringOption, type Command } from '../lib/command.ts';
 import { CliError, UsageError } from '../lib/errors.ts';
@@ -72,7 +72,7 @@ export const clustersAddCommand: Command = {
 
 export const clustersListCommand: Command = {
   name: 'clusters list',
-  summary: 'List the registered clusters, their credentials (ids and validity, never the secrets) and their last sync.',
+  summary: 'List the registered clusters, where sync reads their tokens (downstream or rancher), their credentials (ids and validity, never the secrets) and their last sync.',
   args: '',
   options: { ...OUTPUT_OPTION, ...TABLE_OPTIONS },
   positionals: { min: 0, max: 0 },
@@ -83,6 +83,8 @@ export const clustersListCommand: Command = {
       const now = io.now();
       const views = clusters.map((cluster) => ({
         clusterId: cluster.clusterId,
+        source: sourceOf(cluster),
+        ...(sourceOf(cluster) === 'rancher' ? { acceptUnscopedTokens: cluster.acceptUnscopedTokens ?? false } : {}),
         createdAt: cluster.createdAt,
         credentials: cluster.credentials.map((credential) => ({
           id: credential.id,
@@ -99,6 +101,8 @@ export const clustersListCommand: Command = {
         empty: 'no clusters registered (tokengate clusters add <clusterId>)',
         columns: [
           { title: 'CLUSTER', cell: (view) => view.clusterId },
+          // where sync reads the cluster's tokens (docs/rancher.md, "Supported setups"); "+unscoped" marks the policy
+          { title: 'SOURCE', cell: (view) => (view.acceptUnscopedTokens ? `${view.source}+unscoped` : view.source) },
           { title: 'CREATED', cell: (view) => view.createdAt },
           {
             title: 'CREDENTIALS',
