@@ -18,6 +18,7 @@ import {
   startRancherManagementApiServer,
   userAttribute,
   v3Token,
+  type Grant,
   type RancherManagementApiServer,
 } from '../../support/rancher-management-apiserver.ts';
 
@@ -37,7 +38,7 @@ let env: Record<string, string>;
 const credentials: Record<string, string> = {};
 const started = new Date();
 
-const READ_RULES = [
+const READ_RULES: Grant['rules'] = [
   { resources: ['tokens', 'users', 'userattributes', 'clusters'], verbs: ['get', 'list', 'watch'] },
   { resources: ['secrets'], verbs: ['get', 'list', 'watch'], namespace: 'cattle-tokens' },
 ];
