@@ -92,6 +92,8 @@ beforeAll(async () => {
     extTokenSecret({ name: 'token-ext01', userId: 'u-alice', hash: HASH_D, cluster: CLUSTER, ttl: -1 }),
     extTokenSecret({ name: 'token-ext02', userId: 'u-alice', hash: HASH_D, cluster: CLUSTER, ttl: 1000, creationTimestamp: '2020-01-01T00:00:00Z' }),
     extTokenSecret({ name: 'token-ext03', userId: 'u-alice', hash: HASH_D, cluster: CLUSTER, enabled: false }),
+    extTokenSecret({ name: 'token-ext04', userId: 'u-alice', hash: HASH_D, cluster: CLUSTER, ttl: -1 }),
+    extTokenSecret({ name: 'token-ext05', userId: 'u-alice', hash: HASH_D, cluster: CLUSTER, ttl: -1 }),
   ]);
   dir = await mkdtemp(path.join(os.tmpdir(), 'tokengate-rancher-'));
   const kubeconfig = path.join(dir, 'rancher.kubeconfig');
@@ -167,14 +169,20 @@ describe("management source: tokens derived from Rancher's local cluster", () =>
     expect((await stack.store.readClusterState(CLUSTER)).tokens.map((token) => [token.name, token.version])).toEqual(before);
   });
 
-  it('refuses a token deleted and one disabled in Rancher after the next sync (read from the watch)', async () => {
+  it('refuses a token deleted and one disabled in Rancher after the next sync, v3 and ext (read from the watch)', async () => {
+    expect(await review(`ext/token-ext04:${SECRET_D}`)).toMatchObject({ authenticated: true });
+    expect(await review(`ext/token-ext05:${SECRET_D}`)).toMatchObject({ authenticated: true });
     rancher.remove('tokens', 'token-plain');
     rancher.mutate('tokens', 'kubeconfig-u-alice', { enabled: false });
+    rancher.remove('secrets', 'token-ext04', 'cattle-tokens');
+    rancher.mutate('secrets', 'token-ext05', { data: { enabled: Buffer.from('false').toString('base64') } }, 'cattle-tokens');
     rancher.resetLog();
     expect((await cli(['sync'])).code).toBe(0);
     expect(rancher.served({ verb: 'list' }).requests).toBe(0);
     expect(await review(`token-plain:${PLAINTEXT}`)).toMatchObject({ authenticated: false, error: 'token not found' });
     expect(await review(`kubeconfig-u-alice:${SECRET_D}`)).toMatchObject({ authenticated: false, error: 'token disabled' });
+    expect(await review(`ext/token-ext04:${SECRET_D}`)).toMatchObject({ authenticated: false, error: 'token not found' });
+    expect(await review(`ext/token-ext05:${SECRET_D}`)).toMatchObject({ authenticated: false, error: 'token disabled' });
   });
 
   it('lists again in full when the stored version has expired (410 Gone), and converges', async () => {
