@@ -33,6 +33,8 @@ const discovery: Record<string, Array<{ name: string; kind: string; namespaced: 
     { name: 'clusterroles', kind: 'ClusterRole', namespaced: false },
     { name: 'clusterrolebindings', kind: 'ClusterRoleBinding', namespaced: false },
   ],
+  // Rancher's local cluster: the provisioning Cluster of infra/kubernetes/apiserver/rancher-provisioned.yaml
+  'provisioning.cattle.io/v1': [{ name: 'clusters', kind: 'Cluster', namespaced: true }],
 };
 
 function discoveryServer(requests: string[]): Server {
@@ -53,11 +55,15 @@ function discoveryServer(requests: string[]): Server {
     if (path === '/version') return send(200, { major: '1', minor: '32', gitVersion: 'v1.32.0-discovery-only' });
     if (path === '/api') return send(200, { kind: 'APIVersions', versions: ['v1'], serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress: '127.0.0.1' }] });
     if (path === '/apis') {
-      const gv = { groupVersion: 'rbac.authorization.k8s.io/v1', version: 'v1' };
-      return send(200, { kind: 'APIGroupList', apiVersion: 'v1', groups: [{ name: 'rbac.authorization.k8s.io', versions: [gv], preferredVersion: gv }] });
+      const groups = ['rbac.authorization.k8s.io', 'provisioning.cattle.io'].map((name) => {
+        const gv = { groupVersion: `${name}/v1`, version: 'v1' };
+        return { name, versions: [gv], preferredVersion: gv };
+      });
+      return send(200, { kind: 'APIGroupList', apiVersion: 'v1', groups });
     }
     if (path === '/api/v1') return send(200, list('v1'));
     if (path === '/apis/rbac.authorization.k8s.io/v1') return send(200, list('rbac.authorization.k8s.io/v1'));
+    if (path === '/apis/provisioning.cattle.io/v1') return send(200, list('provisioning.cattle.io/v1'));
     return send(404, { kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: 'NotFound', code: 404, message: `${path} not found` });
   });
 }
@@ -71,6 +77,8 @@ let applied: K8sObject[] = [];
 /** The objects of infra/kubernetes/rancher-reader.yaml (Rancher's local cluster), by their component label. */
 let rancherObjects: K8sObject[] = [];
 let appliedNames = '';
+/** kubectl against the discovery-only stand-in (asynchronous: the stand-in lives in this process). */
+let kubectl: (...args: string[]) => Promise<{ stdout: string }>;
 
 beforeAll(async () => {
   server = discoveryServer(requests);
@@ -86,7 +94,7 @@ beforeAll(async () => {
     'current-context: stub', '',
   ].join('\n'));
   // Execute asynchronously: the stand-in server lives in this process and must keep answering.
-  const kubectl = (...args: string[]) => run('kubectl', ['--kubeconfig', kubeconfig, '--request-timeout=10s', ...args], {
+  kubectl = (...args: string[]) => run('kubectl', ['--kubeconfig', kubeconfig, '--request-timeout=10s', ...args], {
     env: { PATH: process.env.PATH ?? '', HOME: work }, timeout: 60_000,
   });
   appliedNames = (await kubectl('apply', '--dry-run=client', '--validate=false', '-f', dir, '-o', 'name')).stdout;
@@ -195,6 +203,60 @@ describe('apiserver side (infra/kubernetes/apiserver/)', () => {
     expect(c.apiServer.extraVolumes).toEqual([
       { name: 'tokengate', hostPath: '/etc/tokengate', mountPath: '/etc/tokengate', readOnly: true, pathType: 'Directory' },
     ]);
+  });
+
+  it('RKE2, k3s, kubeadm (registered clusters): keep ACE on in Rancher and use these flags instead of kube-api-auth', () => {
+    for (const file of ['rke2.yaml', 'k3s.yaml', 'kubeadm.yaml']) {
+      const text = readFileSync(join(apiserverDir, file), 'utf8');
+      expect(text, file).toMatch(/REGISTERED in Rancher[\s\S]*"Authorized Endpoint" \(ACE\) ON/);
+      expect(text, file).toMatch(/kube-api-auth[\s\S]*idle/);
+      expect(text, file).not.toMatch(/turn off/i);
+    }
+  });
+
+  describe('rancher-provisioned.yaml (a Rancher-provisioned cluster, ACE off)', () => {
+    let objects: K8sObject[] = [];
+    beforeAll(async () => {
+      const json = JSON.parse((await kubectl('apply', '--dry-run=client', '--validate=false', '-f', join(apiserverDir, 'rancher-provisioned.yaml'), '-o', 'json')).stdout);
+      objects = json.kind === 'List' ? json.items : [json];
+    }, 60_000);
+    const secret = () => objects.find((o) => o.kind === 'Secret')!;
+    const cluster = () => objects.find((o) => o.kind === 'Cluster')!;
+
+    it('kubectl accepts it: a Secret and a provisioning.cattle.io/v1 Cluster, both in fleet-default', () => {
+      expect(objects.map((o) => `${o.apiVersion} ${o.kind} ${o.metadata.namespace}`)).toEqual([
+        'v1 Secret fleet-default',
+        'provisioning.cattle.io/v1 Cluster fleet-default',
+      ]);
+      expect(requests.filter((r) => r.startsWith('GET /apis/provisioning.cattle.io/v1/namespaces/fleet-default/clusters/'))).not.toEqual([]);
+    });
+
+    it('turns ACE off, so the planner appends no webhook flag of its own after ours', () => {
+      expect(cluster().spec.localClusterAuthEndpoint).toEqual({ enabled: false });
+    });
+
+    it('sets the flags in one machineSelectorConfig entry for control-plane machines (a later entry would replace the list)', () => {
+      const entries = cluster().spec.rkeConfig.machineSelectorConfig;
+      expect(entries).toHaveLength(1);
+      expect(entries[0].machineLabelSelector).toEqual({ matchLabels: { 'rke.cattle.io/control-plane-role': 'true' } });
+      expect(asFlags(entries[0].config['kube-apiserver-arg'])).toEqual(flags);
+      expect(entries[0].config['kube-apiserver-extra-mount']).toEqual(['/etc/tokengate:/etc/tokengate:ro']);
+    });
+
+    it('delivers the webhook kubeconfig and the credential it names to the same machines, from a Secret authorized for the cluster', () => {
+      const [files] = cluster().spec.rkeConfig.machineSelectorFiles;
+      expect(files.machineLabelSelector).toEqual(cluster().spec.rkeConfig.machineSelectorConfig[0].machineLabelSelector);
+      const source = files.fileSources[0].secret;
+      expect(source.name).toBe(secret().metadata.name);
+      expect(secret().metadata.annotations!['rke.cattle.io/object-authorized-for-clusters']).toBe(cluster().metadata.name);
+      const paths = Object.fromEntries(source.items.map((item: { key: string; path: string; permissions: string }) => [item.key, item.path]));
+      expect(paths).toEqual({ 'webhook.kubeconfig': flags['authentication-token-webhook-config-file'], credential: '/etc/tokengate/credential' });
+      for (const item of source.items) expect(item.permissions).toBe('0600');
+      expect(Object.keys(secret().stringData).sort()).toEqual(['credential', 'webhook.kubeconfig']);
+      const webhook = parse(secret().stringData['webhook.kubeconfig']);
+      expect(webhook.users[0].user).toEqual({ tokenFile: paths.credential });
+      expect(webhook.clusters[0].cluster.server).toBe('<API_BASE_URL>/v1/clusters/<CLUSTER_ID>/authenticate');
+    });
   });
 
   it('webhook kubeconfig: kubectl reads it, it posts to /v1/clusters/<id>/authenticate with a re-read credential file', async () => {
