@@ -101,7 +101,7 @@ export function createSyncer(deps: SyncDeps) {
         const current = await mirrorFromManagement(store, cluster, reading, apply, result);
         result.outcome = 'ok';
         const back = await writeBackToRancher(reading, cluster, current, options.writeBack, deps.now(), signal);
-        result.writeBack = { ...result.writeBack, lastUsedPatched: back.lastUsedPatched, deferred: back.deferred, failed: back.failed, forbidden: back.forbidden ? ['clusterauthtokens'] : [] };
+        result.writeBack = { ...result.writeBack, lastUsedPatched: back.lastUsedPatched, deferred: back.deferred, failed: back.failed, forbidden: back.forbidden ? ['tokens'] : [] };
       } else {
         const source = await deps.openSource(cluster, signal);
         await failClosedIfAceOff(source, cluster, reading, apply, result);

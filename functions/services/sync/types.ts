@@ -48,7 +48,8 @@ export interface SyncDeps {
   management?: ManagementDeps;
 }
 
-export type PatchKind = 'clusterauthtokens' | 'clusteruserattributes';
+/** What write-back patches: downstream ClusterAuthTokens and ClusterUserAttributes, or Rancher's own tokens (v3 and ext). */
+export type PatchKind = 'clusterauthtokens' | 'clusteruserattributes' | 'tokens';
 
 export interface WriteBackResult {
   lastUsedPatched: number;

@@ -231,8 +231,8 @@ describe('write-back to Rancher (rancher set --write-back)', () => {
     rancher.patches.length = 0;
     const run = await cli(['sync', OPEN, '-o', 'json']);
     expect(run.code).toBe(0);
-    expect(JSON.parse(run.stdout).clusters[0]).toMatchObject({ outcome: 'ok', writeBack: { lastUsedPatched: 0, forbidden: [expect.any(String)] } });
-    expect(run.stderr).toContain('usage is not written back');
+    expect(JSON.parse(run.stdout).clusters[0]).toMatchObject({ outcome: 'ok', writeBack: { lastUsedPatched: 0, forbidden: ['tokens'] } });
+    expect(run.stderr).toContain(`cluster ${OPEN}: Rancher's reader may not patch its tokens (the optional tokengate-rancher-writeback objects`);
     expect(rancher.patches).toEqual([]);
     expect(await review(OPEN, `wb-old:${SECRET_D}`)).toMatchObject({ authenticated: true });
   });

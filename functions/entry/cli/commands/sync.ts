@@ -84,7 +84,11 @@ export const syncCommand: Command = {
         for (const warning of result.warnings) io.stderr(`cluster ${result.clusterId}: ${warning}\n`);
       }
       for (const result of summary.clusters) {
-        if (result.writeBack.forbidden.length > 0) {
+        if (result.writeBack.forbidden.includes('tokens')) {
+          io.stderr(
+            `cluster ${result.clusterId}: Rancher's reader may not patch its tokens (the optional tokengate-rancher-writeback objects of infra/kubernetes/rancher-reader.yaml): usage is not written back\n`,
+          );
+        } else if (result.writeBack.forbidden.length > 0) {
           io.stderr(`cluster ${result.clusterId}: the kubeconfig's Role may not patch ${result.writeBack.forbidden.join(', ')}: usage is not written back\n`);
         }
       }
