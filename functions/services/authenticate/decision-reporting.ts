@@ -1,7 +1,7 @@
-import { ForeignTokenSummary } from '../../core/foreign-summary.ts';
 import { REFUSAL_MESSAGES, type Decision } from '../../core/review.ts';
 import type { Log, MetricsSink } from '../../core/ports/telemetry.ts';
-import { IntervalTally } from './interval-tally.ts';
+import type { FloodReport } from './flood-report.ts';
+import { IntervalTally, summaryOf } from './interval-tally.ts';
 
 export interface DecisionReportingOptions {
   /** How often the foreign-token and throttle summaries are logged. */
@@ -13,6 +13,8 @@ export interface DecisionReportingOptions {
 export interface DecisionReportingDeps {
   log: Log;
   metrics: MetricsSink;
+  /** Where foreign tokens are counted, by sender, for the flood report. */
+  floods: Pick<FloodReport, 'count'>;
   now: () => Date;
   /** Monotonic milliseconds. */
   elapsed: () => number;
@@ -35,7 +37,6 @@ const SUMMARY_CLUSTERS = 20;
 export function createDecisionReporting(deps: DecisionReportingDeps): DecisionReporting {
   const { log, metrics, options } = deps;
   const intervalMs = options.foreignSummaryIntervalSeconds * 1000;
-  const foreign = new ForeignTokenSummary(intervalMs);
   const throttled = new Map<string, number>();
   let throttledSince: number | undefined;
   const verifies = new IntervalTally(intervalMs);
@@ -47,8 +48,7 @@ export function createDecisionReporting(deps: DecisionReportingDeps): DecisionRe
       metrics.milliseconds('ReviewLatency', latencyMs, { Outcome: decision.outcome });
       if (decision.outcome === 'foreign') {
         metrics.count('ForeignTokens', 1, { ClusterId: clusterId });
-        const summary = foreign.record(clusterId, decision.foreign, deps.now().getTime());
-        if (summary) log.info('foreign tokens refused', { ...summary });
+        deps.floods.count(clusterId, decision.foreign);
         return;
       }
       const common = { clusterId, tokenName: decision.tokenName, outcome: decision.outcome, cached, latencyMs };
@@ -84,7 +84,7 @@ export function createDecisionReporting(deps: DecisionReportingDeps): DecisionRe
       metrics.count('Reviews', 1, { Outcome: 'refused' });
       const { first, report } = verifies.record(`${clusterId} ${tokenName}`, deps.elapsed());
       if (first) log.warn('token verifies throttled', { clusterId, tokenName, note: 'further ones are summarised per interval' });
-      if (report) log.warn('token verifies throttled', { ...report });
+      if (report) log.warn('token verifies throttled', summaryOf(report));
     },
   };
 }

@@ -2,6 +2,8 @@ import { describeError } from '../../core/errors.ts';
 import type { SecretVerifier } from '../../core/hash.ts';
 import type { Log } from '../../core/ports/telemetry.ts';
 import type { TokenStore } from '../../core/ports/token-store.ts';
+import type { FloodRecorder } from '../../core/ports/flood-store.ts';
+import type { FloodWindow } from '../../core/foreign-summary.ts';
 import { TtlCache } from './ttl-cache.ts';
 
 export interface UsageRecorderOptions {
@@ -17,7 +19,7 @@ export interface UsageRecorderOptions {
 }
 
 export interface UsageRecorderDeps {
-  store: Pick<TokenStore, 'recordUse' | 'recordVerifier'>;
+  store: Pick<TokenStore, 'recordUse' | 'recordVerifier'> & FloodRecorder;
   log: Log;
   now: () => Date;
   /** Monotonic milliseconds. */
@@ -27,12 +29,17 @@ export interface UsageRecorderDeps {
   options: UsageRecorderOptions;
 }
 
-/** Best-effort writes of a review (lastUsedAt, a token's verifier): never part of its answer, never its failure. */
+/**
+ * Best-effort writes of a review (lastUsedAt, a token's verifier, a flood report's window): never part of
+ * its answer, never its failure.
+ */
 export interface UsageRecorder {
   /** Starts the lastUsedAt write of a use (at most once per interval per token); never throws. */
   record(clusterId: string, tokenName: string): Promise<void>;
   /** Starts the write of a token's verifier; never throws. */
   recordVerifier(clusterId: string, tokenName: string, verifier: SecretVerifier): Promise<void>;
+  /** Starts the write of a cluster's flood window under this container's `writer` id; never throws. */
+  recordFloodWindow(window: FloodWindow, writer: string): Promise<void>;
   /** Resolves once the writes started so far have finished. */
   settle(): Promise<void>;
 }
@@ -71,6 +78,9 @@ export function createUsageRecorder(deps: UsageRecorderDeps): UsageRecorder {
     },
     recordVerifier(clusterId, tokenName, verifier) {
       return start(() => store.recordVerifier(clusterId, tokenName, verifier), 'verifier not recorded', { clusterId, tokenName });
+    },
+    recordFloodWindow(window, writer) {
+      return start(() => store.recordFloodWindow(window, writer), 'flood report not recorded', { clusterId: window.clusterId, windowStart: window.windowStart });
     },
     async settle() {
       await Promise.allSettled([...inFlight]);
