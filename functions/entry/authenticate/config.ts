@@ -7,7 +7,11 @@ export const authenticateConfigSchema = baseConfigSchema.extend({
   CACHE_MAX_ENTRIES: z.coerce.number().int().min(1).max(1_000_000).default(10_000),
   ALLOW_SYSTEM_GROUPS: booleanText.default(false),
   LAST_USED_INTERVAL_SECONDS: z.coerce.number().int().min(1).default(60),
-  FOREIGN_SUMMARY_INTERVAL_SECONDS: z.coerce.number().int().min(1).default(60),
+  /**
+   * The flood report's window (and the other summaries'): at most a day, as `tokengate floods` looks for
+   * windows that started up to a day before its `--since` (adapters/dynamodb/rows.ts).
+   */
+  FOREIGN_SUMMARY_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
   /**
    * Per credential id: failed caller verifies per second before its unverified checks answer 500 (retried)
    * without a hash; per cluster: registry reads per second not vouched for by a cached row or a verified credential.

@@ -143,7 +143,7 @@ describe('the local server at shutdown', () => {
       headers: { 'content-type': 'application/json', authorization: `Bearer ${credential}` },
       body: JSON.stringify({ apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', spec: { token } }),
     });
-    expect((await response.json()).status.authenticated).toBe(false);
+    expect(((await response.json()) as { status: { authenticated: boolean } }).status.authenticated).toBe(false);
     expect(log.withMessage('foreign tokens refused')).toHaveLength(0); // an hour-long window, far from its end
     await api.close();
     expect(log.withMessage('foreign tokens refused')[0]!.attributes).toMatchObject({ clusterId: 'c-shut1', total: 1, offenders: [{ workload: 'payments/ledger (pod worker-0)', state: 'unexpired' }] });
