@@ -63,14 +63,33 @@ export function offenderKeyOf(offender: Pick<FloodOffender, 'kind' | 'namespace'
   }
 }
 
+/**
+ * What kind of sender a foreign token comes from: a ServiceAccount token naming a pod (or node) is bound, one
+ * naming a Secret or nothing beyond its account is legacy.
+ */
+function offenderKindOf(token: ForeignToken): OffenderKind {
+  if (token.kind === 'opaque') return 'opaque';
+  const workload = token.workload;
+  if (token.kind !== 'serviceaccount-jwt') return 'oidc';
+  if (!workload) return 'serviceaccount';
+  const bound = workload.secret === undefined && (workload.pod !== undefined || workload.podUid !== undefined || workload.node !== undefined);
+  return bound ? 'bound-serviceaccount' : 'legacy-serviceaccount';
+}
+
+/** The key a foreign token's sender is counted under (`offenderKeyOf` of its `offenderOf`), without building the sender. */
+export function tokenKeyOf(token: ForeignToken): string {
+  return offenderKeyOf({ kind: offenderKindOf(token), issuer: token.issuer, subject: token.subject, ...token.workload });
+}
+
 /** The sender a foreign token names, with a count of zero: its claims, never the token. */
 export function offenderOf(token: ForeignToken): FloodOffender {
   const workload = token.workload;
-  if (token.kind === 'opaque') return { kind: 'opaque', workload: 'not a JWT', count: 0, expired: 0 };
+  const kind = offenderKindOf(token);
+  if (kind === 'opaque') return { kind: 'opaque', workload: 'not a JWT', count: 0, expired: 0 };
   const claims = { ...(token.issuer !== undefined ? { issuer: token.issuer } : {}), ...(token.subject !== undefined ? { subject: token.subject } : {}) };
-  if (token.kind === 'serviceaccount-jwt' && workload) {
+  if ((kind === 'bound-serviceaccount' || kind === 'legacy-serviceaccount') && workload) {
     const account = `${workload.namespace ?? '?'}/${workload.serviceAccount ?? '?'}`;
-    if (workload.secret !== undefined || (workload.pod === undefined && workload.podUid === undefined && workload.node === undefined)) {
+    if (kind === 'legacy-serviceaccount') {
       return {
         kind: 'legacy-serviceaccount',
         workload: workload.secret !== undefined ? `${account} (secret ${workload.secret})` : account,
@@ -84,7 +103,7 @@ export function offenderOf(token: ForeignToken): FloodOffender {
   }
   const subject = token.subject ?? '?';
   return {
-    kind: token.kind === 'serviceaccount-jwt' ? 'serviceaccount' : 'oidc',
+    kind,
     workload: token.issuer !== undefined ? `${subject} (issuer ${token.issuer})` : subject,
     count: 0,
     expired: 0,

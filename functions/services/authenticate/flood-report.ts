@@ -1,6 +1,7 @@
-import { countToken, expiryStateOf, likelyCauseOf, offenderKeyOf, offenderOf, TOP_OFFENDERS, type FloodOffender, type FloodWindow } from '../../core/foreign-summary.ts';
+import { countToken, expiryStateOf, likelyCauseOf, tokenKeyOf, TOP_OFFENDERS, type FloodOffender, type FloodWindow } from '../../core/foreign-summary.ts';
 import type { ForeignToken } from '../../core/token-string.ts';
 import type { Log } from '../../core/ports/telemetry.ts';
+import { describeError } from '../../core/errors.ts';
 import { IntervalTally, type TallyReport } from './interval-tally.ts';
 
 /** Distinct senders counted per cluster per window; the rest are counted as `untracked`. */
@@ -78,7 +79,7 @@ export function createFloodReport(deps: FloodReportDeps): FloodReport {
         clusters.set(clusterId, cluster);
       }
       const counted = cluster;
-      const { report } = counted.tally.record(offenderKeyOf(offenderOf(token)), nowMs, (offender) => countToken(offender, token, nowMs));
+      const { report } = counted.tally.record(tokenKeyOf(token), nowMs, (offender) => countToken(offender, token, nowMs));
       if (report) {
         closed.push({ clusterId, report, byKind: counted.byKind });
         counted.byKind = {};
@@ -102,8 +103,14 @@ export function createFloodReport(deps: FloodReportDeps): FloodReport {
         if (end === undefined) clusters.delete(clusterId);
         else nextEndMs = Math.min(nextEndMs, end);
       }
-      for (const window of windows) logWindow(window);
-      await Promise.all(windows.map((window) => deps.store(window)));
+      // Never rejects: the handler starts this before the review and awaits it after, so a rejection in
+      // between would be an unhandled one.
+      try {
+        for (const window of windows) logWindow(window);
+        await Promise.all(windows.map((window) => deps.store(window)));
+      } catch (error) {
+        log.warn('flood report not recorded', { error: describeError(error) });
+      }
     },
   };
 }

@@ -6,6 +6,7 @@ import {
   mergeFloodWindows,
   offenderKeyOf,
   offenderOf,
+  tokenKeyOf,
   type FloodWindow,
 } from '../../../functions/core/foreign-summary.ts';
 import { parseToken, type ForeignToken } from '../../../functions/core/token-string.ts';
@@ -75,6 +76,19 @@ describe('countToken', () => {
     const other = foreign(boundServiceAccountJwt({ namespace: 'payments', serviceAccount: 'ledger', pod: 'ledger-7d9f8b6c5-k8p2m', podUid: 'b4d2', iat: NOW_S }).token);
     expect(offenderKeyOf(offenderOf(bound(NOW_S - 7200)))).toBe(offenderKeyOf(offenderOf(bound(NOW_S))));
     expect(offenderKeyOf(offenderOf(other))).not.toBe(offenderKeyOf(offenderOf(bound(NOW_S))));
+  });
+});
+
+describe('tokenKeyOf', () => {
+  it('counts a token under the key its sender is merged by later, for every kind of sender', () => {
+    const tokens = [
+      bound(NOW_S),
+      foreign(legacyServiceAccountJwt({ namespace: 'ci', serviceAccount: 'deployer', secret: 'deployer-token-x7k2p' }).token),
+      foreign(oidcJwt({ issuer: 'https://dex.example.org', subject: 'CiRhbGljZQ', iat: NOW_S, exp: NOW_S + 60 }).token),
+      foreign('not-a-jwt'),
+    ];
+    for (const token of tokens) expect(tokenKeyOf(token)).toBe(offenderKeyOf(offenderOf(token)));
+    expect(new Set(tokens.map(tokenKeyOf)).size).toBe(tokens.length);
   });
 });
 
