@@ -37,8 +37,7 @@ const SUMMARY_CLUSTERS = 20;
 export function createDecisionReporting(deps: DecisionReportingDeps): DecisionReporting {
   const { log, metrics, options } = deps;
   const intervalMs = options.foreignSummaryIntervalSeconds * 1000;
-  const throttled = new Map<string, number>();
-  let throttledSince: number | undefined;
+  const lookups = new IntervalTally(intervalMs, { top: SUMMARY_CLUSTERS });
   const verifies = new IntervalTally(intervalMs);
 
   return {
@@ -57,26 +56,17 @@ export function createDecisionReporting(deps: DecisionReportingDeps): DecisionRe
     },
 
     lookupThrottled(clusterId) {
-      const now = deps.elapsed();
-      throttledSince ??= now;
-      throttled.set(clusterId, (throttled.get(clusterId) ?? 0) + 1);
       metrics.count('LookupsThrottled', 1, { ClusterId: clusterId });
       metrics.count('Reviews', 1, { Outcome: 'refused' });
-      if (throttled.size === 1 && throttled.get(clusterId) === 1) {
+      const { first, report } = lookups.record(clusterId, deps.elapsed());
+      if (first) {
         log.warn('unknown token lookups throttled', {
           clusterId,
           perSecond: options.unknownNameLookupsPerSecond,
           perSecondTotal: options.unknownNameLookupsPerSecondTotal,
         });
       }
-      if (now - throttledSince >= intervalMs) {
-        log.warn('unknown token lookups throttled', {
-          windowSeconds: Math.round((now - throttledSince) / 1000),
-          byCluster: Object.fromEntries([...throttled].slice(0, SUMMARY_CLUSTERS)),
-        });
-        throttled.clear();
-        throttledSince = undefined;
-      }
+      if (report) log.warn('unknown token lookups throttled', { windowSeconds: report.windowSeconds, byCluster: report.top });
     },
 
     verifyThrottled(clusterId, tokenName) {
