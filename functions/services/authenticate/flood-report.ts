@@ -4,10 +4,13 @@ import type { Log } from '../../core/ports/telemetry.ts';
 import { describeError } from '../../core/errors.ts';
 import { IntervalTally, type TallyReport } from './interval-tally.ts';
 
-/** Distinct senders counted per cluster per window; the rest are counted as `untracked`. */
-const MAX_OFFENDERS_PER_CLUSTER = 200;
-/** Clusters with an open window at once; tokens of more are left to the ForeignTokens metric. */
-const MAX_CLUSTERS = 1_000;
+/**
+ * Distinct senders counted per cluster per window; the rest are counted as `untracked`. With the cluster bound
+ * below, at most 25,000 senders of at most ~2 KB of claims each: tens of MB at worst, in a 1 GB function.
+ */
+const MAX_OFFENDERS_PER_CLUSTER = 100;
+/** Clusters with an open window at once; tokens of more are left to the ForeignTokens metric (and said once). */
+const MAX_CLUSTERS = 250;
 
 export interface FloodReportDeps {
   log: Log;
@@ -47,6 +50,7 @@ export function createFloodReport(deps: FloodReportDeps): FloodReport {
   /** Windows a late count closed before a report call came (the clock crossed a window's end meanwhile). */
   const closed: { clusterId: string; report: TallyReport<FloodOffender>; byKind: FloodWindow['byKind'] }[] = [];
   let nextEndMs = Number.POSITIVE_INFINITY;
+  let overflowSaid = false;
 
   function windowOf(clusterId: string, report: TallyReport<FloodOffender>, byKind: FloodWindow['byKind']): FloodWindow {
     const offenders = report.entries.map((entry) => entry.detail);
@@ -74,7 +78,11 @@ export function createFloodReport(deps: FloodReportDeps): FloodReport {
       const nowMs = deps.now().getTime();
       let cluster = clusters.get(clusterId);
       if (!cluster) {
-        if (clusters.size >= MAX_CLUSTERS) return;
+        if (clusters.size >= MAX_CLUSTERS) {
+          if (!overflowSaid) log.warn('flood report full', { clusters: MAX_CLUSTERS, note: 'foreign tokens of further clusters are only counted in the ForeignTokens metric this window' });
+          overflowSaid = true;
+          return;
+        }
         cluster = { tally: new IntervalTally<FloodOffender>(intervalMs, { maxKeys: MAX_OFFENDERS_PER_CLUSTER, top: TOP_OFFENDERS, aligned: true }), byKind: {} };
         clusters.set(clusterId, cluster);
       }
@@ -93,6 +101,7 @@ export function createFloodReport(deps: FloodReportDeps): FloodReport {
       if (!final && closed.length === 0 && nowMs < nextEndMs) return;
       const windows = closed.splice(0).map(({ clusterId, report, byKind }) => windowOf(clusterId, report, byKind));
       nextEndMs = Number.POSITIVE_INFINITY;
+      overflowSaid = false;
       for (const [clusterId, cluster] of clusters) {
         const report = final ? cluster.tally.takeNow(nowMs) : cluster.tally.takeEnded(nowMs);
         if (report) {
