@@ -64,16 +64,16 @@ export function offenderKeyOf(offender: Pick<FloodOffender, 'kind' | 'namespace'
 }
 
 /**
- * What kind of sender a foreign token comes from: a ServiceAccount token naming a pod (or node) is bound, one
- * naming a Secret or nothing beyond its account is legacy.
+ * What kind of sender a foreign token comes from: a legacy Secret-based token names its Secret and carries
+ * the legacy issuer `kubernetes/serviceaccount`; any other ServiceAccount token with `kubernetes.io` claims is
+ * a TokenRequest token, bound to a pod when it names one.
  */
 function offenderKindOf(token: ForeignToken): OffenderKind {
   if (token.kind === 'opaque') return 'opaque';
   const workload = token.workload;
   if (token.kind !== 'serviceaccount-jwt') return 'oidc';
   if (!workload) return 'serviceaccount';
-  const bound = workload.secret === undefined && (workload.pod !== undefined || workload.podUid !== undefined || workload.node !== undefined);
-  return bound ? 'bound-serviceaccount' : 'legacy-serviceaccount';
+  return workload.secret !== undefined || token.issuer === 'kubernetes/serviceaccount' ? 'legacy-serviceaccount' : 'bound-serviceaccount';
 }
 
 /** The key a foreign token's sender is counted under (`offenderKeyOf` of its `offenderOf`), without building the sender. */
@@ -99,7 +99,8 @@ export function offenderOf(token: ForeignToken): FloodOffender {
         ...workload,
       };
     }
-    return { kind: 'bound-serviceaccount', workload: workload.pod !== undefined ? `${account} (pod ${workload.pod})` : account, count: 0, expired: 0, ...claims, ...workload };
+    const pod = workload.pod !== undefined ? `${account} (pod ${workload.pod})` : `${account} (bound to no pod)`;
+    return { kind: 'bound-serviceaccount', workload: pod, count: 0, expired: 0, ...claims, ...workload };
   }
   const subject = token.subject ?? '?';
   return {

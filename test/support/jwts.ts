@@ -72,3 +72,17 @@ export function oidcJwt(input: { issuer: string; subject: string; iat: number; e
     groups: ['platform'],
   });
 }
+
+/** A TokenRequest token bound to no object (`kubectl create token deployer`): the `kubernetes.io` claim names no pod. */
+export function unboundServiceAccountJwt(input: { namespace: string; serviceAccount: string; iat: number }) {
+  return jwt({
+    aud: ['https://kubernetes.default.svc.cluster.local'],
+    exp: input.iat + 3600,
+    iat: input.iat,
+    iss: 'https://kubernetes.default.svc.cluster.local',
+    jti: '1c0e4b7a-2d6f-4e8b-9a3c-5f1d7e9b2a40',
+    'kubernetes.io': { namespace: input.namespace, serviceaccount: { name: input.serviceAccount, uid: '0f8e2a57-8a1e-4b7c-9a64-5a2a0f9d1c33' } },
+    nbf: input.iat,
+    sub: `system:serviceaccount:${input.namespace}:${input.serviceAccount}`,
+  });
+}

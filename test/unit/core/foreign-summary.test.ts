@@ -10,7 +10,7 @@ import {
   type FloodWindow,
 } from '../../../functions/core/foreign-summary.ts';
 import { parseToken, type ForeignToken } from '../../../functions/core/token-string.ts';
-import { boundServiceAccountJwt, legacyServiceAccountJwt, oidcJwt } from '../../support/jwts.ts';
+import { boundServiceAccountJwt, legacyServiceAccountJwt, oidcJwt, unboundServiceAccountJwt } from '../../support/jwts.ts';
 
 const NOW_MS = Date.parse('2026-11-26T12:00:00Z');
 const NOW_S = NOW_MS / 1000;
@@ -36,6 +36,11 @@ describe('offenderOf', () => {
       node: 'worker-3',
       issuer: 'https://kubernetes.default.svc.cluster.local',
     });
+  });
+
+  it('names a TokenRequest token bound to no pod (kubectl create token) by its account, not as a legacy token', () => {
+    const token = foreign(unboundServiceAccountJwt({ namespace: 'ci', serviceAccount: 'deployer', iat: NOW_S }).token);
+    expect(offenderOf(token)).toMatchObject({ kind: 'bound-serviceaccount', workload: 'ci/deployer (bound to no pod)' });
   });
 
   it('names a legacy Secret-based token by namespace/serviceaccount (secret …)', () => {
