@@ -25,7 +25,10 @@ export const authenticateConfigSchema = baseConfigSchema.extend({
   HASH_CONCURRENCY: z.coerce.number().int().min(1).max(16).default(2),
   /** Slow hash verifies one cluster may have waiting per container; past it, refused with status.error (tokens) or 500 (callers). */
   HASH_QUEUE_PER_CLUSTER: z.coerce.number().int().min(1).default(32),
-  /** How long a review waits for its lastUsedAt / verifier write before answering (Lambda freezes after the reply); 0: not at all. */
+  /**
+   * How long a review waits for its lastUsedAt / verifier write before answering, and an invocation for the flood
+   * rows of the windows that ended (Lambda freezes after the reply); 0: not at all.
+   */
   USAGE_WRITE_WAIT_MS: z.coerce.number().int().min(0).max(1000).default(200),
   /** Store reads per second for token names not known to exist, per cluster and per container (SECURITY.md). */
   UNKNOWN_NAME_LOOKUPS_PER_SECOND: z.coerce.number().int().min(1).default(20),
