@@ -89,6 +89,8 @@ export function createFloodReport(deps: FloodReportDeps): FloodReport {
       const counted = cluster;
       const { report } = counted.tally.record(tokenKeyOf(token), nowMs, (offender) => countToken(offender, token, nowMs));
       if (report) {
+        // bounded like the clusters, should nothing report for a long while
+        if (closed.length >= MAX_CLUSTERS) closed.shift();
         closed.push({ clusterId, report, byKind: counted.byKind });
         counted.byKind = {};
       }
