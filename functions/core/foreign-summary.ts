@@ -78,7 +78,18 @@ function offenderKindOf(token: ForeignToken): OffenderKind {
 
 /** The key a foreign token's sender is counted under (`offenderKeyOf` of its `offenderOf`), without building the sender. */
 export function tokenKeyOf(token: ForeignToken): string {
-  return offenderKeyOf({ kind: offenderKindOf(token), issuer: token.issuer, subject: token.subject, ...token.workload });
+  // the hottest line of a flood: no intermediate object
+  const workload = token.workload;
+  return offenderKeyOf({
+    kind: offenderKindOf(token),
+    issuer: token.issuer,
+    subject: token.subject,
+    namespace: workload?.namespace,
+    serviceAccount: workload?.serviceAccount,
+    pod: workload?.pod,
+    podUid: workload?.podUid,
+    secret: workload?.secret,
+  });
 }
 
 /** The sender a foreign token names, with a count of zero: its claims, never the token. */
@@ -116,15 +127,23 @@ export function offenderOf(token: ForeignToken): FloodOffender {
 export function countToken(offender: FloodOffender | undefined, token: ForeignToken, nowMs: number): FloodOffender {
   const counted = offender ?? offenderOf(token);
   counted.count += 1;
-  if (token.expiresAtMs !== undefined) {
-    if (token.expiresAtMs <= nowMs) counted.expired += 1;
-    const latest = new Date(token.expiresAtMs);
-    if (!Number.isNaN(latest.getTime()) && (counted.latestExpiresAt === undefined || latest.toISOString() > counted.latestExpiresAt)) {
-      counted.latestExpiresAt = latest.toISOString();
+  const expiresAtMs = token.expiresAtMs;
+  if (expiresAtMs !== undefined) {
+    if (expiresAtMs <= nowMs) counted.expired += 1;
+    // a sender repeats one token: format its exp only when a later one comes
+    const latestMs = latestExpiries.get(counted);
+    if ((latestMs === undefined || expiresAtMs > latestMs) && Math.abs(expiresAtMs) <= MAX_DATE_MS) {
+      latestExpiries.set(counted, expiresAtMs);
+      counted.latestExpiresAt = new Date(expiresAtMs).toISOString();
     }
   }
   return counted;
 }
+
+/** The latest `exp` of each sender being counted, in milliseconds (beside its ISO form, for cheap comparison). */
+const latestExpiries = new WeakMap<FloodOffender, number>();
+/** The largest time a Date holds. */
+const MAX_DATE_MS = 8.64e15;
 
 /** Whether an offender's tokens had expired: all of them, none, some, or they carry no `exp` (legacy tokens). */
 export function expiryStateOf(offender: Pick<FloodOffender, 'count' | 'expired' | 'latestExpiresAt'>): ExpiryState {

@@ -77,6 +77,12 @@ describe('countToken', () => {
     expect(expiryStateOf(offender)).toBe('mixed');
   });
 
+  it('survives an exp no date can hold (a forged claim): counted, not formatted', () => {
+    const forged: ForeignToken = { ...bound(NOW_S), expiresAtMs: 1e300 };
+    expect(countToken(undefined, forged, NOW_MS)).toMatchObject({ count: 1, expired: 0 });
+    expect(countToken(undefined, forged, NOW_MS).latestExpiresAt).toBeUndefined();
+  });
+
   it('counts two tokens of one pod under one key, and another pod of the same ServiceAccount under another', () => {
     const other = foreign(boundServiceAccountJwt({ namespace: 'payments', serviceAccount: 'ledger', pod: 'ledger-7d9f8b6c5-k8p2m', podUid: 'b4d2', iat: NOW_S }).token);
     expect(offenderKeyOf(offenderOf(bound(NOW_S - 7200)))).toBe(offenderKeyOf(offenderOf(bound(NOW_S))));
