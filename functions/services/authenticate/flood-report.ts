@@ -73,6 +73,31 @@ export function createFloodReport(deps: FloodReportDeps): FloodReport {
     });
   }
 
+  /** Logs and stores the windows closed or ended at `nowMs` (every open one when `final`). */
+  async function reportAt(nowMs: number, final: boolean): Promise<void> {
+    const windows = closed.splice(0).map(({ clusterId, report, byKind }) => windowOf(clusterId, report, byKind));
+    nextEndMs = Number.POSITIVE_INFINITY;
+    overflowSaid = false;
+    for (const [clusterId, cluster] of clusters) {
+      const report = final ? cluster.tally.takeNow(nowMs) : cluster.tally.takeEnded(nowMs);
+      if (report) {
+        windows.push(windowOf(clusterId, report, cluster.byKind));
+        cluster.byKind = {};
+      }
+      const end = cluster.tally.windowEndMs;
+      if (end === undefined) clusters.delete(clusterId);
+      else nextEndMs = Math.min(nextEndMs, end);
+    }
+    // Never rejects: the handler starts this before the review and awaits it after, so a rejection in
+    // between would be an unhandled one.
+    try {
+      for (const window of windows) logWindow(window);
+      await Promise.all(windows.map((window) => deps.store(window)));
+    } catch (error) {
+      log.warn('flood report not recorded', { error: describeError(error) });
+    }
+  }
+
   return {
     count(clusterId, token) {
       const nowMs = deps.now().getTime();
@@ -98,30 +123,13 @@ export function createFloodReport(deps: FloodReportDeps): FloodReport {
       nextEndMs = Math.min(nextEndMs, counted.tally.windowEndMs ?? nextEndMs);
     },
 
-    async reportEnded(final = false) {
+    reportEnded(final = false) {
       const nowMs = deps.now().getTime();
-      if (!final && closed.length === 0 && nowMs < nextEndMs) return;
-      const windows = closed.splice(0).map(({ clusterId, report, byKind }) => windowOf(clusterId, report, byKind));
-      nextEndMs = Number.POSITIVE_INFINITY;
-      overflowSaid = false;
-      for (const [clusterId, cluster] of clusters) {
-        const report = final ? cluster.tally.takeNow(nowMs) : cluster.tally.takeEnded(nowMs);
-        if (report) {
-          windows.push(windowOf(clusterId, report, cluster.byKind));
-          cluster.byKind = {};
-        }
-        const end = cluster.tally.windowEndMs;
-        if (end === undefined) clusters.delete(clusterId);
-        else nextEndMs = Math.min(nextEndMs, end);
-      }
-      // Never rejects: the handler starts this before the review and awaits it after, so a rejection in
-      // between would be an unhandled one.
-      try {
-        for (const window of windows) logWindow(window);
-        await Promise.all(windows.map((window) => deps.store(window)));
-      } catch (error) {
-        log.warn('flood report not recorded', { error: describeError(error) });
-      }
+      // every invocation asks: no async frame, no new promise, when no window ended
+      if (!final && closed.length === 0 && nowMs < nextEndMs) return NOTHING_DUE;
+      return reportAt(nowMs, final);
     },
   };
 }
+
+const NOTHING_DUE: Promise<void> = Promise.resolve();
