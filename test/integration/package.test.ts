@@ -118,7 +118,7 @@ const ofType = (t: Template, type: string) => Object.entries(t.Resources).filter
 const asArray = <T>(v: T | T[] | undefined): T[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
 
 /** Every IAM statement in the template, with the resource it came from. */
-type Statement = { owner: string; Effect: string; Action: unknown; Resource: unknown; Condition?: Record<string, Record<string, unknown>> };
+type Statement = { owner: string; Sid?: string; Effect: string; Action: unknown; Resource: unknown; Condition?: Record<string, Record<string, unknown>> };
 function iamStatements(t: Template): Statement[] {
   const out: Statement[] = [];
   for (const [id, r] of Object.entries(t.Resources)) {
@@ -348,18 +348,30 @@ describe('IAM', () => {
     expect(ofType(defaults.template, 'AWS::IAM::Role').map(([id]) => id).sort()).toEqual(['AuthenticateRole', 'SyncRole']);
   });
 
-  it('lets authenticate only read token rows and record use on the table, and write its own logs', () => {
+  it('lets authenticate only read token rows, record use and its flood report on the table, and write its own logs', () => {
     const statements = roleStatements(defaults.template, 'AuthenticateRole');
     const data = statements.filter((s) => asArray(s.Action).some((a) => String(a).startsWith('dynamodb:')));
-    expect(data.map((s) => asArray(s.Action))).toEqual([['dynamodb:GetItem'], ['dynamodb:UpdateItem']]);
+    expect(data.map((s) => asArray(s.Action))).toEqual([['dynamodb:GetItem'], ['dynamodb:UpdateItem'], ['dynamodb:UpdateItem']]);
     for (const s of data) expect(s.Resource).toEqual({ 'Fn::Sub': tableArn });
     const logs = statements.filter((s) => asArray(s.Action).some((a) => String(a).startsWith('logs:')));
     expect(logs).toEqual([expect.objectContaining({ Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: { 'Fn::GetAtt': ['AuthenticateLogGroup', 'Arn'] } })]);
-    expect(statements).toHaveLength(3);
+    expect(statements).toHaveLength(4);
+  });
+
+  it('lets authenticate write its flood rows only in F# partitions, with only flood and ttl besides the key, reading nothing back', () => {
+    const floods = roleStatements(defaults.template, 'AuthenticateRole').filter((s) => s.Sid === 'RecordFloods');
+    expect(floods).toHaveLength(1);
+    expect(floods[0]!.Action).toEqual(['dynamodb:UpdateItem']);
+    expect(floods[0]!.Condition).toEqual({
+      'ForAllValues:StringEquals': { 'dynamodb:Attributes': ['pk', 'sk', 'flood', 'ttl'] },
+      'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['F#*'] },
+      StringEqualsIfExists: { 'dynamodb:ReturnValues': 'NONE' },
+    });
   });
 
   it('lets authenticate update only the key, lastUsedAt and the verifier (never kind) of cluster-partition rows, reading nothing back', () => {
     const [update, ...more] = roleStatements(defaults.template, 'AuthenticateRole')
+      .filter((s) => s.Sid !== 'RecordFloods')
       .filter((s) => asArray(s.Action).some((a) => /^dynamodb:(UpdateItem|PutItem|DeleteItem|BatchWriteItem|TransactWriteItems|PartiQL)/.test(String(a))));
     expect(more).toEqual([]);
     expect(update!.Action).toEqual(['dynamodb:UpdateItem']);

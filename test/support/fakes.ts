@@ -2,6 +2,8 @@ import type { ClusterRecord, TokenRecord } from '../../functions/core/records.ts
 import type { Log, LogAttributes, MetricsSink } from '../../functions/core/ports/telemetry.ts';
 import type { TokenStore } from '../../functions/core/ports/token-store.ts';
 import type { SecretVerifier } from '../../functions/core/hash.ts';
+import type { FloodRecorder } from '../../functions/core/ports/flood-store.ts';
+import type { FloodWindow } from '../../functions/core/foreign-summary.ts';
 
 export interface LogLine {
   level: 'debug' | 'info' | 'warn' | 'error';
@@ -56,11 +58,14 @@ export class CapturingMetrics implements MetricsSink {
 }
 
 /** An in-memory TokenStore that counts calls and can be told to fail. */
-export class FakeTokenStore implements TokenStore {
+export class FakeTokenStore implements TokenStore, FloodRecorder {
   readonly tokens = new Map<string, TokenRecord>();
   readonly clusters = new Map<string, ClusterRecord>();
   readonly uses: { clusterId: string; name: string; at: Date }[] = [];
-  calls = { getToken: 0, getCluster: 0, recordUse: 0, recordVerifier: 0 };
+  /** Flood windows stored, with the id of the container that wrote each. */
+  readonly floodWindows: { window: FloodWindow; writer: string }[] = [];
+  calls = { getToken: 0, getCluster: 0, recordUse: 0, recordVerifier: 0, recordFloodWindow: 0 };
+  failRecordFloodWindow: Error | undefined;
   failWith: Error | undefined;
   failRecordUse: Error | undefined;
 
@@ -86,6 +91,12 @@ export class FakeTokenStore implements TokenStore {
     this.calls.recordUse += 1;
     if (this.failRecordUse) throw this.failRecordUse;
     this.uses.push({ clusterId, name, at });
+  }
+
+  async recordFloodWindow(window: FloodWindow, writer: string) {
+    this.calls.recordFloodWindow += 1;
+    if (this.failRecordFloodWindow) throw this.failRecordFloodWindow;
+    this.floodWindows.push({ window, writer });
   }
 
   async recordVerifier(clusterId: string, name: string, verifier: SecretVerifier) {

@@ -1,16 +1,31 @@
 import { ConflictError } from '../../core/errors.ts';
 import type { AdminStore } from '../../core/ports/admin-store.ts';
+import type { FloodReader } from '../../core/ports/flood-store.ts';
+import type { FloodWindow } from '../../core/foreign-summary.ts';
 import type { CallerCredential, ClusterAccess, ClusterRecord, RevocationRecord, TokenRecord, Versioned } from '../../core/records.ts';
 import { DynamoDbMirrorStore } from './mirror-store.ts';
 import { hashFingerprint } from '../../core/revocation.ts';
-import { clusterFromItem, clusterItemOf, clusterKey, itemOf, keyOf, partitionOf, revocationFromItem, revocationItemOf, tokenFromItem } from './rows.ts';
+import {
+  clusterFromItem,
+  clusterItemOf,
+  clusterKey,
+  floodFromItem,
+  floodPartitionOf,
+  floodSortKeyFrom,
+  itemOf,
+  keyOf,
+  partitionOf,
+  revocationFromItem,
+  revocationItemOf,
+  tokenFromItem,
+} from './rows.ts';
 
 /**
  * The administrative view of the table (`AdminStore`): the cluster registry and native tokens, plus the
  * mirror's reads and writes for `import`. Conflicts become `ConflictError`; other SDK errors reach the
  * command, which names the table and the cause.
  */
-export class DynamoDbAdminStore extends DynamoDbMirrorStore implements AdminStore {
+export class DynamoDbAdminStore extends DynamoDbMirrorStore implements AdminStore, FloodReader {
   async createCluster(cluster: ClusterRecord): Promise<void> {
     await this.table.putNew(clusterItemOf(cluster, 0), `cluster ${cluster.clusterId} already exists`);
   }
@@ -42,8 +57,17 @@ export class DynamoDbAdminStore extends DynamoDbMirrorStore implements AdminStor
   async deleteCluster(clusterId: string): Promise<number> {
     const items = await this.table.queryPartition(partitionOf(clusterId), 'pk, sk');
     await this.table.batchWrite([], items.map((item) => ({ pk: String(item.pk), sk: String(item.sk) })));
+    // its flood report goes with it (those rows would expire within a week anyway)
+    const floods = await this.table.queryPartition(floodPartitionOf(clusterId), 'pk, sk');
+    await this.table.batchWrite([], floods.map((item) => ({ pk: String(item.pk), sk: String(item.sk) })));
     await this.table.delete(clusterKey(clusterId));
     return items.length;
+  }
+
+  async readFloodWindows(clusterId: string, since: Date): Promise<FloodWindow[]> {
+    const items = await this.table.queryFrom(floodPartitionOf(clusterId), floodSortKeyFrom(since));
+    const sinceIso = since.toISOString();
+    return items.map(floodFromItem).filter((window) => window.windowEnd >= sinceIso);
   }
 
   /**

@@ -1,8 +1,10 @@
 import { StoreUnavailableError } from '../../core/errors.ts';
 import type { ClusterRecord, TokenRecord } from '../../core/records.ts';
 import type { TokenStore } from '../../core/ports/token-store.ts';
+import type { FloodRecorder } from '../../core/ports/flood-store.ts';
+import type { FloodWindow } from '../../core/foreign-summary.ts';
 import type { SecretVerifier } from '../../core/hash.ts';
-import { clusterFromItem, clusterKey, keyOf, tokenFromItem, withoutVersion } from './rows.ts';
+import { clusterFromItem, clusterKey, floodRowOf, keyOf, tokenFromItem, withoutVersion } from './rows.ts';
 import type { TableOperations } from './table-operations.ts';
 
 /**
@@ -10,7 +12,7 @@ import type { TableOperations } from './table-operations.ts';
  * caller check, and the conditional usage write. Every call runs under a deadline (retries included);
  * a read that fails or runs out of time is a `StoreUnavailableError`, which the webhook answers 500.
  */
-export class DynamoDbReviewStore implements TokenStore {
+export class DynamoDbReviewStore implements TokenStore, FloodRecorder {
   constructor(
     private readonly table: TableOperations,
     /** Total time of one call, the SDK's retries included. */
@@ -50,6 +52,21 @@ export class DynamoDbReviewStore implements TokenStore {
         UpdateExpression: 'SET verifier = :verifier',
         ConditionExpression: 'attribute_exists(pk)',
         ExpressionAttributeValues: { ':verifier': verifier },
+      },
+      AbortSignal.timeout(this.deadlineMs),
+    );
+  }
+
+  async recordFloodWindow(window: FloodWindow, writer: string): Promise<void> {
+    const { key, attributes } = floodRowOf(window, writer);
+    // UpdateItem, not PutItem: the authenticate role may only UpdateItem, and in F# partitions only these
+    // attributes (infra/iam.yml). One row per writer, so containers never overwrite each other's counts.
+    await this.table.update(
+      {
+        Key: key,
+        UpdateExpression: 'SET #flood = :flood, #ttl = :ttl',
+        ExpressionAttributeNames: { '#flood': 'flood', '#ttl': 'ttl' },
+        ExpressionAttributeValues: { ':flood': attributes.flood, ':ttl': attributes.ttl },
       },
       AbortSignal.timeout(this.deadlineMs),
     );

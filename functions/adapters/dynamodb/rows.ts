@@ -8,10 +8,15 @@
  * a review needs (its user's attribute, its effective hash), so an uncached review is one GetItem.
  * Every row carries `rev`, bumped on each write (the records' `version`), and a token row with a
  * parseable expiry carries `ttl`, so DynamoDB removes it a day after it expires.
+ *
+ * The flood report lives in partitions of its own (`pk = F#<clusterId>`, one row per window and writing
+ * container), so that a sync's read of a cluster partition never carries them, and so that the authenticate
+ * role's right to write `ttl` is confined to them (infra/iam.yml).
  */
 import { z } from 'zod';
 import { expiryOf } from '../../core/expiry.ts';
 import { MalformedRecordError } from '../../core/errors.ts';
+import type { FloodWindow } from '../../core/foreign-summary.ts';
 import {
   refOf,
   type ClusterRecord,
@@ -255,4 +260,65 @@ export function itemOf(record: MirroredRecord, rev: number): TableItem {
 /** The registry row of a cluster at revision `rev`. */
 export function clusterItemOf(record: ClusterRecord, rev: number): TableItem {
   return { ...clusterKey(record.clusterId), ...withoutVersion(record), rev };
+}
+
+/** How long a flood row is kept before DynamoDB's TTL removes it. */
+export const FLOOD_RETENTION_SECONDS = 7 * DAY_SECONDS;
+/** The longest window a flood row may hold: how far before `since` a read starts, to find windows still open then. */
+const LONGEST_FLOOD_WINDOW_MS = DAY_SECONDS * 1000;
+
+/** The partition of a cluster's flood rows. */
+export function floodPartitionOf(clusterId: string): string {
+  return `F#${clusterId}`;
+}
+
+const floodOffenderSchema = z.object({
+  kind: z.enum(['bound-serviceaccount', 'legacy-serviceaccount', 'serviceaccount', 'oidc', 'opaque']),
+  workload: z.string(),
+  count: z.number().int().nonnegative(),
+  expired: z.number().int().nonnegative(),
+  latestExpiresAt: z.string().optional(),
+  issuer: z.string().optional(),
+  subject: z.string().optional(),
+  namespace: z.string().optional(),
+  serviceAccount: z.string().optional(),
+  pod: z.string().optional(),
+  podUid: z.string().optional(),
+  node: z.string().optional(),
+  secret: z.string().optional(),
+});
+
+const floodRowSchema = z.looseObject({
+  pk: z.string(),
+  sk: z.string(),
+  flood: z.object({
+    clusterId: z.string(),
+    windowStart: z.string(),
+    windowEnd: z.string(),
+    total: z.number().int().nonnegative(),
+    byKind: z.object({ 'serviceaccount-jwt': z.number().int().optional(), jwt: z.number().int().optional(), opaque: z.number().int().optional() }),
+    offenders: z.array(floodOffenderSchema),
+    untracked: z.number().int().nonnegative(),
+  }),
+  ttl: z.number().int().optional(),
+});
+
+/**
+ * The row of one container's window of a cluster: its key and the attributes to set, `flood` (the window)
+ * and `ttl` (removal after the retention period), the only ones the authenticate role may write there.
+ */
+export function floodRowOf(window: FloodWindow, writer: string): { key: TableKey; attributes: { flood: FloodWindow; ttl: number } } {
+  return {
+    key: { pk: floodPartitionOf(window.clusterId), sk: `W#${window.windowStart}#${writer}` },
+    attributes: { flood: window, ttl: Math.floor(Date.parse(window.windowEnd) / 1000) + FLOOD_RETENTION_SECONDS },
+  };
+}
+
+/** The first sort key a read of the windows that ended at or after `since` must look at. */
+export function floodSortKeyFrom(since: Date): string {
+  return `W#${new Date(since.getTime() - LONGEST_FLOOD_WINDOW_MS).toISOString()}`;
+}
+
+export function floodFromItem(item: Record<string, unknown>): FloodWindow {
+  return parseRow(floodRowSchema, item).flood as FloodWindow;
 }

@@ -65,6 +65,26 @@ export class TableOperations {
     return items;
   }
 
+  /** The items of a partition whose sort key is at or after `fromSk`, in sort-key order, page by page, read consistently. */
+  async queryFrom(pk: string, fromSk: string): Promise<Record<string, unknown>[]> {
+    const items: Record<string, unknown>[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'pk = :pk AND sk >= :from',
+          ExpressionAttributeValues: { ':pk': pk, ':from': fromSk },
+          ConsistentRead: true,
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      items.push(...(page.Items ?? []));
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return items;
+  }
+
   /** Puts an item that must not exist yet; `ConflictError` with `conflictMessage` if it does. */
   async putNew(item: TableItem, conflictMessage: string): Promise<void> {
     if (!(await this.conditional(new PutCommand({ TableName: this.tableName, Item: item, ConditionExpression: 'attribute_not_exists(pk)' })))) {

@@ -7,7 +7,11 @@ export const authenticateConfigSchema = baseConfigSchema.extend({
   CACHE_MAX_ENTRIES: z.coerce.number().int().min(1).max(1_000_000).default(10_000),
   ALLOW_SYSTEM_GROUPS: booleanText.default(false),
   LAST_USED_INTERVAL_SECONDS: z.coerce.number().int().min(1).default(60),
-  FOREIGN_SUMMARY_INTERVAL_SECONDS: z.coerce.number().int().min(1).default(60),
+  /**
+   * The flood report's window (and the other summaries'): at most a day, as `tokengate floods` looks for
+   * windows that started up to a day before its `--since` (adapters/dynamodb/rows.ts).
+   */
+  FOREIGN_SUMMARY_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
   /**
    * Per credential id: failed caller verifies per second before its unverified checks answer 500 (retried)
    * without a hash; per cluster: registry reads per second not vouched for by a cached row or a verified credential.
@@ -21,7 +25,10 @@ export const authenticateConfigSchema = baseConfigSchema.extend({
   HASH_CONCURRENCY: z.coerce.number().int().min(1).max(16).default(2),
   /** Slow hash verifies one cluster may have waiting per container; past it, refused with status.error (tokens) or 500 (callers). */
   HASH_QUEUE_PER_CLUSTER: z.coerce.number().int().min(1).default(32),
-  /** How long a review waits for its lastUsedAt / verifier write before answering (Lambda freezes after the reply); 0: not at all. */
+  /**
+   * How long a review waits for its lastUsedAt / verifier write before answering, and an invocation for the flood
+   * rows of the windows that ended (Lambda freezes after the reply); 0: not at all.
+   */
   USAGE_WRITE_WAIT_MS: z.coerce.number().int().min(0).max(1000).default(200),
   /** Store reads per second for token names not known to exist, per cluster and per container (SECURITY.md). */
   UNKNOWN_NAME_LOOKUPS_PER_SECOND: z.coerce.number().int().min(1).default(20),

@@ -8,6 +8,7 @@ import { TableOperations } from '../../adapters/dynamodb/table-operations.ts';
 import { beginInvocation, powertoolsLog, powertoolsMetrics } from '../../adapters/telemetry/powertools.ts';
 import { type Log, type MetricsSink } from '../../core/ports/telemetry.ts';
 import type { TokenStore } from '../../core/ports/token-store.ts';
+import type { FloodRecorder } from '../../core/ports/flood-store.ts';
 import { parseTokenReview, tokenReviewReply } from './tokenreview.ts';
 import { createAuthenticator, type Authenticator, type AuthenticatorOptions } from '../../services/authenticate/authenticator.ts';
 import { checkClientCertificate } from './client-certificate.ts';
@@ -16,6 +17,10 @@ import { bodyOf, headerOf, jsonReply, routeOf, toErrorReply } from './http.ts';
 export type AuthenticateHandler = ((event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>) & {
   /** Resolves once background best-effort writes have finished; the local server awaits it on close. */
   settle?: () => Promise<void>;
+  /** Reports the flood windows that ended (every open one when `final`); the local server calls it on a timer and at shutdown. */
+  reportFloods?: (final?: boolean) => Promise<void>;
+  /** How often a flood window ends. */
+  floodIntervalMs?: number;
 };
 
 export interface HandlerDeps {
@@ -33,6 +38,10 @@ export interface HandlerDeps {
 export function makeHandler({ authenticator, log, metrics, clientCertRequired = false }: HandlerDeps): AuthenticateHandler {
   const handle: AuthenticateHandler = async (event) => {
     let clusterId: string | undefined;
+    // Any invocation, health checks included, reports the flood windows that ended since the last one: Lambda
+    // has no timers, and a flood that stops must still be reported. Awaited (within the write budget) below,
+    // before the reply, as nothing runs in a frozen container.
+    const floodsReported = authenticator.reportFloods();
     try {
       const route = routeOf(event);
       if (route.kind === 'health') return jsonReply(200, { status: 'ok' });
@@ -49,10 +58,13 @@ export function makeHandler({ authenticator, log, metrics, clientCertRequired = 
       if (clusterId !== undefined) metrics.count('Reviews', 1, { Outcome: 'error' });
       return toErrorReply(error, log, { clusterId, path: event.rawPath });
     } finally {
+      await floodsReported;
       metrics.flush();
     }
   };
   handle.settle = () => authenticator.settle();
+  handle.reportFloods = (final) => authenticator.reportFloods(final);
+  handle.floodIntervalMs = authenticator.floodIntervalMs;
   return handle;
 }
 
@@ -83,7 +95,7 @@ function unrefSleep(ms: number): Promise<void> {
 /** Builds the real handler from an environment: one store, one log, one metrics sink, one cache. */
 export function handlerFromEnvironment(
   env: Record<string, string | undefined>,
-  overrides: { store?: TokenStore; log?: Log; metrics?: MetricsSink } = {},
+  overrides: { store?: TokenStore & FloodRecorder; log?: Log; metrics?: MetricsSink } = {},
 ): AuthenticateHandler {
   const config = parseConfig(authenticateConfigSchema, env);
   const log = overrides.log ?? powertoolsLog(config.POWERTOOLS_SERVICE_NAME, config.LOG_LEVEL);

@@ -5,6 +5,7 @@ import { commandHelp, parseCommandArgs, type Command } from './lib/command.ts';
 import { clustersAddCommand, clustersListCommand, clustersRemoveCommand, clustersRotateCommand } from './commands/clusters.ts';
 import { importCommand } from './commands/import.ts';
 import { reviewCommand } from './commands/review.ts';
+import { floodsCommand } from './commands/floods.ts';
 import { rancherSetCommand, rancherShowCommand } from './commands/rancher.ts';
 import { serveCommand } from './commands/serve.ts';
 import { clustersSetKubeconfigCommand, syncCommand } from './commands/sync.ts';
@@ -39,6 +40,7 @@ export const COMMANDS: Command[] = [
   tokensRevokeCommand,
   tokensUnrevokeCommand,
   reviewCommand,
+  floodsCommand,
   certsCreateCommand,
   versionCommand,
   completionCommand(() => COMMANDS),

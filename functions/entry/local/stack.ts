@@ -94,19 +94,34 @@ export async function startLocalApi(options: LocalApiOptions): Promise<LocalApi>
     throw error;
   }
   const started = { server, table, embedded, handler: handler as AuthenticateHandler };
+  const floodTimer = startFloodTimer(started.handler);
   return {
     apiUrl: started.server.url,
     dynamoEndpoint: started.embedded?.endpoint ?? (options.endpoint as string),
     embedded: started.embedded !== undefined,
     table: started.table,
     async close() {
+      clearInterval(floodTimer);
       await started.server.close();
-      // Best-effort writes (lastUsedAt) may still be in flight; the embedded store must outlive them.
+      // A flood still being counted is reported before the store goes: the window's last word.
+      await started.handler.reportFloods?.(true);
+      // Best-effort writes (lastUsedAt, flood rows) may still be in flight; the embedded store must outlive them.
       await started.handler.settle?.();
       started.table.close();
       await started.embedded?.close();
     },
   };
+}
+
+/**
+ * Reports each flood window soon after it ends even when no request comes (a flood that stopped): four
+ * checks per window, at most every 15 s. Unref'd, so it never keeps the process alive.
+ */
+function startFloodTimer(handler: AuthenticateHandler): NodeJS.Timeout | undefined {
+  if (!handler.reportFloods || !handler.floodIntervalMs) return undefined;
+  const report = handler.reportFloods;
+  const everyMs = Math.max(100, Math.min(handler.floodIntervalMs / 4, 15_000));
+  return setInterval(() => void report().catch(() => undefined), everyMs).unref();
 }
 
 /** The embedded DynamoDB has no authentication: never expose it beyond loopback, whatever the API binds. */

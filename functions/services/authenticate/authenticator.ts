@@ -5,6 +5,7 @@ import { parseToken, type RancherToken } from '../../core/token-string.ts';
 import type { TokenRecord } from '../../core/records.ts';
 import type { Log, MetricsSink } from '../../core/ports/telemetry.ts';
 import type { TokenStore } from '../../core/ports/token-store.ts';
+import type { FloodRecorder } from '../../core/ports/flood-store.ts';
 import { createCallerGate, type CallerGateOptions } from './caller-gate.ts';
 import { DecisionCache, type DecisionCacheOptions } from './decision-cache.ts';
 import { createDecisionReporting, type DecisionReportingOptions } from './decision-reporting.ts';
@@ -12,6 +13,7 @@ import { createHashScheduler, type HashSchedulerOptions } from './hash-scheduler
 import { RateLimiter } from './rate-limiter.ts';
 import { createTokenLookup, THROTTLED, type TokenLookupOptions } from './token-lookup.ts';
 import { createUsageRecorder, type UsageRecorderOptions } from './usage-recorder.ts';
+import { createFloodReport } from './flood-report.ts';
 
 /**
  * Every setting of the authenticate service. There are no defaults here: they live in the function's
@@ -31,7 +33,8 @@ export interface AuthenticatorOptions
 }
 
 export interface AuthenticatorDeps {
-  store: TokenStore;
+  /** The table: reviews' reads, usage writes, the flood report's windows. */
+  store: TokenStore & FloodRecorder;
   log: Log;
   metrics: MetricsSink;
   now: () => Date;
@@ -39,7 +42,7 @@ export interface AuthenticatorDeps {
   elapsed: () => number;
   /** Resolves after `ms` milliseconds: how long a review waits for its best-effort writes. */
   sleep: (ms: number) => Promise<void>;
-  /** Salts of the verifiers stored beside slow hashes. */
+  /** Salts of the verifiers stored beside slow hashes, and this container's id on its flood rows. */
   randomBytes: (size: number) => Buffer;
   options: AuthenticatorOptions;
 }
@@ -50,6 +53,14 @@ export interface Authenticator {
   checkCaller(clusterId: string, authorization: string | undefined): Promise<void>;
   /** Reviews a token for a cluster whose caller is already checked (cached). */
   reviewToken(clusterId: string, token: string): Promise<Decision>;
+  /**
+   * Reports the foreign-token windows that ended (every open one when `final`): one log line and one stored
+   * row per cluster, awaited within the write budget. Call it on every invocation (Lambda has no timers),
+   * on a timer and at shutdown locally. Cheap when no window ended.
+   */
+  reportFloods(final?: boolean): Promise<void>;
+  /** How often a window of the flood report ends (what a local timer calls `reportFloods` by). */
+  floodIntervalMs: number;
   /** Resolves once the best-effort writes started so far have finished (for a clean local shutdown). */
   settle(): Promise<void>;
 }
@@ -69,7 +80,11 @@ export function createAuthenticator(deps: AuthenticatorDeps): Authenticator {
   const tokens = createTokenLookup({ store, elapsed: deps.elapsed, options });
   const decisions = new DecisionCache(options, deps.now, deps.elapsed);
   const writes = createUsageRecorder({ store, log, now: deps.now, elapsed: deps.elapsed, sleep: deps.sleep, options });
-  const reporting = createDecisionReporting({ log, metrics, now: deps.now, elapsed: deps.elapsed, options });
+  const floodIntervalMs = options.foreignSummaryIntervalSeconds * 1000;
+  // Rows are per container, so containers never overwrite each other's counts of the same window.
+  const writer = deps.randomBytes(6).toString('hex');
+  const floods = createFloodReport({ log, now: deps.now, intervalMs: floodIntervalMs, store: (window) => writes.recordFloodWindow(window, writer) });
+  const reporting = createDecisionReporting({ log, metrics, floods, now: deps.now, elapsed: deps.elapsed, options });
   const slowVerifies = new RateLimiter({
     ratePerSecond: options.slowVerifiesPerTokenPerSecond,
     burst: options.slowVerifiesPerTokenPerSecond * 2,
@@ -138,6 +153,8 @@ export function createAuthenticator(deps: AuthenticatorDeps): Authenticator {
   return {
     checkCaller: (clusterId, authorization) => callers.check(clusterId, authorization),
     reviewToken,
+    reportFloods: (final) => floods.reportEnded(final),
+    floodIntervalMs,
     settle: () => writes.settle(),
   };
 }

@@ -12,7 +12,7 @@ import { clusterIdSchema, type CallerCredential, type ClusterRecord } from '../.
 import type { Log, MetricsSink } from '../../core/ports/telemetry.ts';
 import type { TokenStore } from '../../core/ports/token-store.ts';
 import type { HashScheduler } from './hash-scheduler.ts';
-import { IntervalTally } from './interval-tally.ts';
+import { IntervalTally, summaryOf } from './interval-tally.ts';
 import { RateLimiter, takeEach } from './rate-limiter.ts';
 import { TtlCache } from './ttl-cache.ts';
 
@@ -112,7 +112,7 @@ export function createCallerGate(deps: CallerGateDeps): CallerGate {
     metrics.count('CallerRefused', 1, { Reason: refusal });
     const { first, report } = refusals.record(`${clusterId} ${refusal}`, deps.elapsed());
     if (first) log.warn('caller checks refused', { clusterId, reason: refusal, note: 'further refusals are summarised per interval' });
-    if (report) log.warn('caller checks refused', { ...report });
+    if (report) log.warn('caller checks refused', summaryOf(report));
   }
 
   function overloaded(clusterId: string, what: string): never {

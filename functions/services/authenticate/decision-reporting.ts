@@ -1,7 +1,7 @@
-import { ForeignTokenSummary } from '../../core/foreign-summary.ts';
 import { REFUSAL_MESSAGES, type Decision } from '../../core/review.ts';
 import type { Log, MetricsSink } from '../../core/ports/telemetry.ts';
-import { IntervalTally } from './interval-tally.ts';
+import type { FloodReport } from './flood-report.ts';
+import { IntervalTally, summaryOf } from './interval-tally.ts';
 
 export interface DecisionReportingOptions {
   /** How often the foreign-token and throttle summaries are logged. */
@@ -13,6 +13,8 @@ export interface DecisionReportingOptions {
 export interface DecisionReportingDeps {
   log: Log;
   metrics: MetricsSink;
+  /** Where foreign tokens are counted, by sender, for the flood report. */
+  floods: Pick<FloodReport, 'count'>;
   now: () => Date;
   /** Monotonic milliseconds. */
   elapsed: () => number;
@@ -35,9 +37,7 @@ const SUMMARY_CLUSTERS = 20;
 export function createDecisionReporting(deps: DecisionReportingDeps): DecisionReporting {
   const { log, metrics, options } = deps;
   const intervalMs = options.foreignSummaryIntervalSeconds * 1000;
-  const foreign = new ForeignTokenSummary(intervalMs);
-  const throttled = new Map<string, number>();
-  let throttledSince: number | undefined;
+  const lookups = new IntervalTally(intervalMs, { top: SUMMARY_CLUSTERS });
   const verifies = new IntervalTally(intervalMs);
 
   return {
@@ -47,8 +47,7 @@ export function createDecisionReporting(deps: DecisionReportingDeps): DecisionRe
       metrics.milliseconds('ReviewLatency', latencyMs, { Outcome: decision.outcome });
       if (decision.outcome === 'foreign') {
         metrics.count('ForeignTokens', 1, { ClusterId: clusterId });
-        const summary = foreign.record(clusterId, decision.foreign, deps.now().getTime());
-        if (summary) log.info('foreign tokens refused', { ...summary });
+        deps.floods.count(clusterId, decision.foreign);
         return;
       }
       const common = { clusterId, tokenName: decision.tokenName, outcome: decision.outcome, cached, latencyMs };
@@ -57,26 +56,17 @@ export function createDecisionReporting(deps: DecisionReportingDeps): DecisionRe
     },
 
     lookupThrottled(clusterId) {
-      const now = deps.elapsed();
-      throttledSince ??= now;
-      throttled.set(clusterId, (throttled.get(clusterId) ?? 0) + 1);
       metrics.count('LookupsThrottled', 1, { ClusterId: clusterId });
       metrics.count('Reviews', 1, { Outcome: 'refused' });
-      if (throttled.size === 1 && throttled.get(clusterId) === 1) {
+      const { first, report } = lookups.record(clusterId, deps.elapsed());
+      if (first) {
         log.warn('unknown token lookups throttled', {
           clusterId,
           perSecond: options.unknownNameLookupsPerSecond,
           perSecondTotal: options.unknownNameLookupsPerSecondTotal,
         });
       }
-      if (now - throttledSince >= intervalMs) {
-        log.warn('unknown token lookups throttled', {
-          windowSeconds: Math.round((now - throttledSince) / 1000),
-          byCluster: Object.fromEntries([...throttled].slice(0, SUMMARY_CLUSTERS)),
-        });
-        throttled.clear();
-        throttledSince = undefined;
-      }
+      if (report) log.warn('unknown token lookups throttled', { windowSeconds: report.windowSeconds, byCluster: report.top });
     },
 
     verifyThrottled(clusterId, tokenName) {
@@ -84,7 +74,7 @@ export function createDecisionReporting(deps: DecisionReportingDeps): DecisionRe
       metrics.count('Reviews', 1, { Outcome: 'refused' });
       const { first, report } = verifies.record(`${clusterId} ${tokenName}`, deps.elapsed());
       if (first) log.warn('token verifies throttled', { clusterId, tokenName, note: 'further ones are summarised per interval' });
-      if (report) log.warn('token verifies throttled', { ...report });
+      if (report) log.warn('token verifies throttled', summaryOf(report));
     },
   };
 }

@@ -5,6 +5,7 @@ import { createDocumentClient } from '../../../functions/adapters/dynamodb/clien
 import { DynamoDbAdminStore } from '../../../functions/adapters/dynamodb/admin-store.ts';
 import { DynamoDbReviewStore } from '../../../functions/adapters/dynamodb/review-store.ts';
 import { TableOperations } from '../../../functions/adapters/dynamodb/table-operations.ts';
+import type { FloodRecorder } from '../../../functions/core/ports/flood-store.ts';
 import type { TokenStore } from '../../../functions/core/ports/token-store.ts';
 import { CapturingLog, CapturingMetrics } from '../../support/fakes.ts';
 import { buildWorld, CLUSTER_A, type World } from '../../support/hostile.ts';
@@ -33,11 +34,12 @@ beforeAll(async () => {
   const reviews = new DynamoDbReviewStore(operations, 1000);
   for (const cluster of world.clusters) await store.createCluster(cluster);
   await store.createRecords(world.tokens);
-  const counting: TokenStore = {
+  const counting: TokenStore & FloodRecorder = {
     getCluster: (clusterId) => ((reads.getCluster += 1), reviews.getCluster(clusterId)),
     getToken: (clusterId, name) => ((reads.getToken += 1), reviews.getToken(clusterId, name)),
     recordUse: (clusterId, name, at, notBefore) => reviews.recordUse(clusterId, name, at, notBefore),
     recordVerifier: (clusterId, name, verifier) => reviews.recordVerifier(clusterId, name, verifier),
+    recordFloodWindow: (window, writer) => reviews.recordFloodWindow(window, writer),
   };
   const handler = handlerFromEnvironment({ TABLE_NAME: tableName, DYNAMODB_ENDPOINT: db.endpoint, CACHE_TTL_SECONDS: '0' }, { store: counting, log, metrics: new CapturingMetrics() });
   server = await startLocalServer({ handler });

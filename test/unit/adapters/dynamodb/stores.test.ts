@@ -69,6 +69,34 @@ describe('DynamoDbReviewStore', () => {
   });
 });
 
+describe('DynamoDbReviewStore: the flood report', () => {
+  const window = {
+    clusterId: 'c-abc12',
+    windowStart: '2026-11-26T12:00:00.000Z',
+    windowEnd: '2026-11-26T12:01:00.000Z',
+    total: 3,
+    byKind: { 'serviceaccount-jwt': 3 },
+    offenders: [{ kind: 'bound-serviceaccount' as const, workload: 'payments/ledger (pod ledger-0)', count: 3, expired: 3, namespace: 'payments', serviceAccount: 'ledger', pod: 'ledger-0' }],
+    untracked: 0,
+  };
+
+  it('writes a window with one UpdateItem of only flood and ttl, in the F# partition, under the writer, reading nothing back', async () => {
+    sdk.on(UpdateCommand).resolves({});
+    await store.recordFloodWindow(window, '9f2c4e1a7b30');
+    const calls = sdk.commandCalls(UpdateCommand);
+    expect(calls).toHaveLength(1);
+    const input = calls[0]!.args[0].input;
+    expect(input.Key).toEqual({ pk: 'F#c-abc12', sk: 'W#2026-11-26T12:00:00.000Z#9f2c4e1a7b30' });
+    expect(input.UpdateExpression).toBe('SET #flood = :flood, #ttl = :ttl');
+    expect(Object.values(input.ExpressionAttributeNames!).sort()).toEqual(['flood', 'ttl']);
+    expect(input.ExpressionAttributeValues![':flood']).toEqual(window);
+    // removed by DynamoDB's TTL seven days after the window ended
+    expect(input.ExpressionAttributeValues![':ttl']).toBe(Date.parse(window.windowEnd) / 1000 + 7 * 86_400);
+    expect(input.ReturnValues).toBeUndefined();
+    expect(input.ConditionExpression).toBeUndefined();
+  });
+});
+
 describe('DynamoDbMirrorStore', () => {
   it('resends unprocessed batch items until all are written', async () => {
     const items = Array.from({ length: 30 }, (_, i) => tokenRecord({ name: `t-${i}` }));

@@ -6,6 +6,7 @@ import { authenticatorFixture } from '../../../support/authenticator.ts';
 import { registeredCluster } from '../../../support/clusters.ts';
 import { httpEvent, tokenReviewBody } from '../../../support/events.ts';
 import { CapturingLog, CapturingMetrics, DEFAULT_SECRET, FakeTokenStore, tokenRecord } from '../../../support/fakes.ts';
+import { boundServiceAccountJwt } from '../../../support/jwts.ts';
 
 const TOKEN = `kubeconfig-u-alice:${DEFAULT_SECRET}`;
 const PATH = '/v1/clusters/c-abc12/authenticate';
@@ -233,5 +234,24 @@ describe('the Lambda handler and best-effort writes', () => {
     const result = await handler(post(tokenReviewBody(TOKEN)));
     expect(parse(result).status.authenticated).toBe(true);
     expect(store.uses).toHaveLength(1);
+  });
+});
+
+describe('the Lambda handler and the flood report', () => {
+  it('reports an ended flood window on the next invocation of any kind (a health check), its row written before the reply', async () => {
+    const store = new FakeTokenStore().putCluster(cluster.record);
+    const write = store.recordFloodWindow.bind(store);
+    store.recordFloodWindow = (...args) => new Promise<void>((resolve) => setTimeout(resolve, 20)).then(() => write(...args));
+    const log = new CapturingLog();
+    const handler = handlerFromEnvironment({ FOREIGN_SUMMARY_INTERVAL_SECONDS: '1', USAGE_WRITE_WAIT_MS: '500' }, { store, log, metrics: new CapturingMetrics() });
+    const { token } = boundServiceAccountJwt({ namespace: 'payments', serviceAccount: 'ledger', pod: 'ledger-7d9f8b6c5-x2x9q', podUid: 'a3c1', iat: Math.floor(Date.now() / 1000) });
+    expect(parse(await handler(post(tokenReviewBody(token)))).status.authenticated).toBe(false);
+    expect(log.withMessage('foreign tokens refused')).toHaveLength(0);
+    // no timer runs in Lambda: nothing is reported until an invocation comes after the window's end
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    expect(log.withMessage('foreign tokens refused')).toHaveLength(0);
+    expect((await handler(httpEvent({ method: 'GET', path: '/healthz' }))).statusCode).toBe(200);
+    expect(log.withMessage('foreign tokens refused')[0]!.attributes).toMatchObject({ clusterId: 'c-abc12', total: 1, offenders: [{ workload: 'payments/ledger (pod ledger-7d9f8b6c5-x2x9q)' }] });
+    expect(store.floodWindows).toHaveLength(1);
   });
 });

@@ -171,25 +171,29 @@ describe('token review', () => {
     expect(await authenticator.reviewToken('c-other', TOKEN)).toMatchObject({ outcome: 'refused', reason: 'token-not-found' });
   });
 
-  it('refuses foreign tokens silently: no store read, no per-token log line, one summary per interval', async () => {
+  it('refuses foreign tokens silently: no store read, no per-token log line, one summary per cluster per interval', async () => {
     const { authenticator, store, log, metrics, advance } = setup({ foreignSummaryIntervalSeconds: 60 });
     for (let i = 0; i < 50; i += 1) {
       expect((await authenticator.reviewToken('c-abc12', SA_JWT)).outcome).toBe('foreign');
       advance(100);
     }
     expect(store.calls.getToken).toBe(0);
+    await authenticator.reportFloods();
     expect(log.lines).toHaveLength(0);
     advance(60_000);
-    await authenticator.reviewToken('c-abc12', SA_JWT);
+    await authenticator.reportFloods();
     const summaries = log.withMessage('foreign tokens refused');
     expect(summaries).toHaveLength(1);
     expect(summaries[0]!.attributes).toMatchObject({
-      total: 51,
-      byCluster: { 'c-abc12': { 'serviceaccount-jwt': 51 } },
-      topOffenders: [{ clusterId: 'c-abc12', kind: 'serviceaccount-jwt', subject: 'system:serviceaccount:cattle-system:cattle', count: 51 }],
+      clusterId: 'c-abc12',
+      windowStart: '2026-11-26T12:00:00.000Z',
+      windowEnd: '2026-11-26T12:01:00.000Z',
+      total: 50,
+      byKind: { 'serviceaccount-jwt': 50 },
+      offenders: [{ kind: 'serviceaccount', subject: 'system:serviceaccount:cattle-system:cattle', count: 50 }],
     });
     expect(log.text()).not.toContain(SA_JWT);
-    expect(metrics.total('ForeignTokens', { ClusterId: 'c-abc12' })).toBe(51);
+    expect(metrics.total('ForeignTokens', { ClusterId: 'c-abc12' })).toBe(50);
   });
 
   it('records lastUsedAt at most once per interval per token', async () => {
