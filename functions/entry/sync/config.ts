@@ -29,6 +29,11 @@ export const syncRunConfigSchema = baseConfigSchema.extend({
   SYNC_LEASE_MARGIN_SECONDS: z.coerce.number().int().min(0).max(900).default(60),
   /** Conditional single-record writes in flight per cluster. */
   SYNC_WRITE_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(16),
+  /**
+   * A cluster whose listing is unchanged since its last clean apply is not read from the table, up to this
+   * age of that apply; then a full reconcile runs (it also carries write-back). 0: read every run.
+   */
+  SYNC_FULL_RESYNC_SECONDS: z.coerce.number().int().min(0).max(86_400).default(1800),
   /** Records per unconditional batch write, with the run's deadline checked in between. */
   SYNC_BATCH_CHUNK: z.coerce.number().int().min(25).max(10_000).default(500),
 });
@@ -53,6 +58,7 @@ export function syncOptions(config: SyncRunConfig): SyncOptions {
     leaseMarginMs: config.SYNC_LEASE_MARGIN_SECONDS * 1000,
     writeConcurrency: config.SYNC_WRITE_CONCURRENCY,
     batchChunk: config.SYNC_BATCH_CHUNK,
+    fullResyncMs: config.SYNC_FULL_RESYNC_SECONDS * 1000,
     writeBack: {
       maxPatches: config.WRITE_BACK_MAX_PATCHES,
       concurrency: config.WRITE_BACK_CONCURRENCY,

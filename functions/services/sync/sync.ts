@@ -1,8 +1,11 @@
 import pLimit from 'p-limit';
 import { describeError } from '../../core/errors.ts';
 import { ClusterSourceError, type ClusterSource } from '../../core/ports/cluster-source.ts';
-import { sourceOf, type ClusterRecord, type LastSync, type SyncLease } from '../../core/records.ts';
-import { mirrorCluster } from './downstream-mirror.ts';
+import { sourceOf, type ClusterRecord, type LastSync, type MirrorFingerprint, type SyncLease } from '../../core/records.ts';
+import { deriveRecords } from '../../core/mirror/derive.ts';
+import { downstreamFingerprint, isUnchanged, managementFingerprint } from '../../core/mirror/fingerprint.ts';
+import { deriveClusterSources } from '../../core/mirror/management-derivation.ts';
+import { listCluster, mirrorCluster, type Listed } from './downstream-mirror.ts';
 import {
   failClosed,
   mirrorFromManagement,
@@ -28,6 +31,13 @@ export type {
 } from './types.ts';
 
 const LOGGED_REJECTED_NAMES = 20;
+
+/** The reads a cluster's sync starts with, and the fingerprint of what they found (absent: it cannot skip). */
+interface Prepared {
+  digest?: string;
+  objects: number;
+  downstream?: { source: ClusterSource; listed: Listed; aceOff?: string };
+}
 
 /**
  * The sync service: mirrors every registered cluster's Rancher objects into the table (upsert what
@@ -72,6 +82,7 @@ export function createSyncer(deps: SyncDeps) {
       failed: count('failed'),
       busy: count('busy'),
       skipped: count('skipped'),
+      unchanged: clusters.filter((result) => result.unchanged === true).length,
       ...(reading.ok
         ? { management: { mode: reading.stats.mode, requests: reading.stats.requests, objects: reading.stats.objects, relisted: reading.stats.relisted } }
         : reading.registered
@@ -84,6 +95,72 @@ export function createSyncer(deps: SyncDeps) {
     const clusterId = cluster.clusterId;
     const started = deps.elapsed();
     const startedAt = deps.now();
+    const timeout = new AbortController();
+    const timer = setTimeout(() => timeout.abort(new SyncTimeoutError(clusterId, options.clusterTimeoutMs)), options.clusterTimeoutMs);
+    const signal = AbortSignal.any([runSignal, timeout.signal]);
+    const result = emptyResult(clusterId);
+    try {
+      // Reads only, before the lease: a cluster whose inputs match its stored fingerprint costs no table
+      // read and no write at all (docs/architecture.md, "The no-change resync").
+      let prepared: Prepared | undefined;
+      let prepareError: unknown;
+      try {
+        prepared = await prepare(cluster, reading, signal);
+      } catch (error) {
+        prepareError = error;
+      }
+      const fingerprint = prepared?.digest === undefined ? undefined : { digest: prepared.digest, epoch: cluster.mirrorEpoch ?? 0, at: startedAt.toISOString() };
+      if (fingerprint && isUnchanged(cluster.mirrorFingerprint, fingerprint.digest, fingerprint.epoch, startedAt.getTime(), options.fullResyncMs)) {
+        result.outcome = 'ok';
+        result.unchanged = true;
+        result.objects = prepared?.objects ?? 0;
+        result.durationMs = Math.round(deps.elapsed() - started);
+        return result;
+      }
+      return await mirrorUnderLease(cluster, runId, startedAt, started, signal, reading, result, prepared, prepareError, fingerprint);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async function prepare(cluster: ClusterRecord, reading: ManagementReading, signal: AbortSignal): Promise<Prepared> {
+    if (sourceOf(cluster) === 'rancher') {
+      if (!reading.ok) return { objects: 0 };
+      const known = reading.state.snapshot.clusters.some((candidate) => candidate.name === cluster.clusterId);
+      if (!known) return { objects: 0 };
+      const policy = { acceptUnscopedTokens: cluster.acceptUnscopedTokens ?? false };
+      const derived = deriveClusterSources(cluster.clusterId, reading.state.snapshot, policy);
+      const desired = deriveRecords(cluster.clusterId, derived.sources).records;
+      const skippedTokens = derived.skipped.map((token) => `${token.name}: ${token.reason}`);
+      return {
+        digest: managementFingerprint(desired, skippedTokens, policy),
+        objects: derived.sources.tokens.length + derived.skipped.length + derived.sources.users.length,
+      };
+    }
+    const source = await deps.openSource(cluster, signal);
+    const aceOff = await aceOffReason(source, cluster, reading, signal);
+    const listed = await listCluster(source, signal);
+    const clean = aceOff === undefined && listed.tokens.rejected.length === 0 && listed.users.rejected.length === 0;
+    return {
+      ...(clean ? { digest: downstreamFingerprint(listed.tokens.items, listed.users.items) } : {}),
+      objects: listed.tokens.items.length + listed.tokens.rejected.length + listed.users.items.length + listed.users.rejected.length,
+      downstream: { source, listed, ...(aceOff !== undefined ? { aceOff } : {}) },
+    };
+  }
+
+  async function mirrorUnderLease(
+    cluster: ClusterRecord,
+    runId: string,
+    startedAt: Date,
+    started: number,
+    signal: AbortSignal,
+    reading: ManagementReading,
+    result: ClusterSyncResult,
+    prepared: Prepared | undefined,
+    prepareError: unknown,
+    fingerprint: MirrorFingerprint | undefined,
+  ): Promise<ClusterSyncResult> {
+    const clusterId = cluster.clusterId;
     const lease: SyncLease = { owner: runId, expiresAtMs: startedAt.getTime() + options.clusterTimeoutMs + options.leaseMarginMs };
     try {
       if (!(await store.acquireSyncLease(clusterId, lease, startedAt.getTime()))) return { ...emptyResult(clusterId), outcome: 'busy' };
@@ -91,29 +168,29 @@ export function createSyncer(deps: SyncDeps) {
       return { ...emptyResult(clusterId), error: describeFailure(error), durationMs: Math.round(deps.elapsed() - started) };
     }
 
-    const timeout = new AbortController();
-    const timer = setTimeout(() => timeout.abort(new SyncTimeoutError(clusterId, options.clusterTimeoutMs)), options.clusterTimeoutMs);
-    const signal = AbortSignal.any([runSignal, timeout.signal]);
-    const result = emptyResult(clusterId);
     const apply = { concurrency: options.writeConcurrency, batchChunk: options.batchChunk, signal };
+    let complete = false;
     try {
+      if (prepareError !== undefined) throw prepareError;
       if (sourceOf(cluster) === 'rancher') {
         const current = await mirrorFromManagement(store, cluster, reading, apply, result);
         result.outcome = 'ok';
+        complete = result.conflicts === 0;
         const back = await writeBackToRancher(reading, cluster, current, options.writeBack, deps.now(), signal);
         result.writeBack = { ...result.writeBack, lastUsedPatched: back.lastUsedPatched, deferred: back.deferred, failed: back.failed, forbidden: back.forbidden ? ['clusterauthtokens'] : [] };
       } else {
-        const source = await deps.openSource(cluster, signal);
-        await failClosedIfAceOff(source, cluster, reading, apply, result);
-        const mirrored = await mirrorCluster(store, options, source, signal, result);
+        const downstream = prepared?.downstream;
+        if (downstream === undefined) throw new Error(`cluster ${clusterId}: no listing`);
+        if (downstream.aceOff !== undefined) await failClosedAceOff(cluster, downstream.aceOff, apply, result);
+        const mirrored = await mirrorCluster(store, options, downstream.source, downstream.listed, signal, result);
         result.outcome = 'ok';
-        result.writeBack = await writeBack(source, mirrored, options.writeBack, deps.now(), signal);
+        complete = mirrored.complete && result.conflicts === 0;
+        result.writeBack = await writeBack(downstream.source, mirrored, options.writeBack, deps.now(), signal);
       }
     } catch (error) {
       result.outcome = 'failed';
       result.error = describeFailure(error, signal);
     } finally {
-      clearTimeout(timer);
       result.durationMs = Math.round(deps.elapsed() - started);
     }
 
@@ -128,8 +205,10 @@ export function createSyncer(deps: SyncDeps) {
       ...(result.rejected.length > 0 ? { rejected: result.rejected.length } : {}),
       ...(result.skipped.length > 0 ? { skipped: result.skipped.length } : {}),
     };
+    // only a complete, clean apply lets a later run skip; anything else removes the stored fingerprint
+    const keep = result.outcome === 'ok' && complete && options.fullResyncMs > 0 ? fingerprint : undefined;
     try {
-      if (!(await store.finishSync(clusterId, runId, lastSync))) {
+      if (!(await store.finishSync(clusterId, runId, lastSync, keep))) {
         log.warn('sync lease lost before the outcome was recorded', { clusterId, durationMs: result.durationMs });
       }
     } catch (error) {
@@ -139,26 +218,27 @@ export function createSyncer(deps: SyncDeps) {
   }
 
   /**
-   * A downstream cluster whose ACE Rancher switched off (its kube-api-auth DaemonSet is gone, or Rancher's
-   * cluster object says so) has objects Rancher no longer updates: its Rancher tokens stop being served
-   * (`failClosed`) and the sync fails with the reason, until ACE is back or its source is switched.
+   * Why a downstream cluster's ACE is off in Rancher (its kube-api-auth DaemonSet is gone, or Rancher's
+   * cluster object says so), or undefined while it is on. Its objects are then ones Rancher no longer
+   * updates: its Rancher tokens stop being served (`failClosedAceOff`).
    */
-  async function failClosedIfAceOff(
-    source: ClusterSource,
+  async function aceOffReason(source: ClusterSource, cluster: ClusterRecord, reading: ManagementReading, signal: AbortSignal): Promise<string | undefined> {
+    const inRancher = reading.ok ? reading.state.snapshot.clusters.find((candidate) => candidate.name === cluster.clusterId) : undefined;
+    return (await source.readAceState({ signal })) === 'off'
+      ? 'the kube-api-auth DaemonSet is gone from cattle-system'
+      : inRancher?.aceEnabled === false
+        ? "Rancher's cluster object has localClusterAuthEndpoint.enabled false"
+        : undefined;
+  }
+
+  /** Stops serving the cluster's Rancher tokens (`failClosed`) and fails its sync with the reason, until ACE is back or its source is switched. */
+  async function failClosedAceOff(
     cluster: ClusterRecord,
-    reading: ManagementReading,
+    why: string,
     apply: { concurrency: number; batchChunk: number; signal: AbortSignal },
     result: ClusterSyncResult,
   ): Promise<void> {
     const clusterId = cluster.clusterId;
-    const inRancher = reading.ok ? reading.state.snapshot.clusters.find((candidate) => candidate.name === clusterId) : undefined;
-    const why =
-      (await source.readAceState({ signal: apply.signal })) === 'off'
-        ? 'the kube-api-auth DaemonSet is gone from cattle-system'
-        : inRancher?.aceEnabled === false
-          ? "Rancher's cluster object has localClusterAuthEndpoint.enabled false"
-          : undefined;
-    if (why === undefined) return;
     await failClosed(store, clusterId, apply, result);
     throw new NotServedError(
       `cluster ${clusterId}: ACE is off in Rancher (${why}), so Rancher no longer updates the tokens in cattle-system; ` +
@@ -188,6 +268,14 @@ export function createSyncer(deps: SyncDeps) {
       writeBack: result.writeBack,
       ...(result.error ? { error: result.error } : {}),
     };
+    if (result.unchanged) {
+      metrics.count('SyncObjects', result.objects, dimensions);
+      metrics.count('SyncUnchanged', 1, dimensions);
+      metrics.milliseconds('SyncDurationMs', result.durationMs, dimensions);
+      metrics.count('SyncFailures', 0, dimensions);
+      log.info('cluster unchanged: table not read', { clusterId: result.clusterId, objects: result.objects, durationMs: result.durationMs });
+      return;
+    }
     if (result.outcome === 'busy' || result.outcome === 'skipped') {
       log.info(result.outcome === 'busy' ? 'cluster sync skipped: another sync holds it' : 'cluster sync skipped: run deadline', attributes);
       return;

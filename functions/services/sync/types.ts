@@ -31,6 +31,11 @@ export interface SyncOptions {
   /** Rows per unconditional batch-write call to the store, checked against the deadline in between. */
   batchChunk: number;
   writeBack: WriteBackOptions;
+  /**
+   * How old a stored mirror fingerprint may be and still let an unchanged cluster skip reading its rows; past
+   * it the run reads and plans in full (recreating rows the table's TTL removed, and writing usage back). 0: never skip.
+   */
+  fullResyncMs: number;
 }
 
 export interface SyncDeps {
@@ -81,6 +86,8 @@ export interface ClusterSyncResult {
   /** Safe to log and store: names the cause, never a token, secret, hash or kubeconfig. */
   error?: string;
   writeBack: WriteBackResult;
+  /** The listing matched the stored fingerprint: the cluster's rows were not read and nothing was written. */
+  unchanged?: boolean;
 }
 
 export interface SyncSummary {
@@ -94,6 +101,8 @@ export interface SyncSummary {
   failed: number;
   busy: number;
   skipped: number;
+  /** Clusters whose listing matched their fingerprint (counted in `ok` too). */
+  unchanged: number;
   /** How the run read Rancher's management cluster, when it did. */
   management?: { mode: string; requests: number; objects: number; relisted: string[]; error?: string };
 }
