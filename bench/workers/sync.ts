@@ -58,7 +58,7 @@ try {
       return store.deleteIfVersion(ref, expectedVersion);
     },
     acquireSyncLease: (clusterId, lease, nowMs) => store.acquireSyncLease(clusterId, lease, nowMs),
-    finishSync: (clusterId, owner, lastSync) => store.finishSync(clusterId, owner, lastSync),
+    finishSync: (clusterId, owner, lastSync, fingerprint) => store.finishSync(clusterId, owner, lastSync, fingerprint),
   };
   // The settings the Lambda's composition root gives its opener (SYNC_PAGE_SIZE, SYNC_CLUSTER_TIMEOUT_SECONDS defaults).
   const openSource = clusterSourceOpener([new FileKubeconfigStore()], { pageSize: 500, callTimeoutMs: 120_000 });
