@@ -1,6 +1,7 @@
 import pLimit from 'p-limit';
 import { describeError } from '../../core/errors.ts';
 import { ClusterSourceError, type ClusterSource } from '../../core/ports/cluster-source.ts';
+import type { ClusterWorkUnit, WorkDispatcher } from '../../core/ports/work-dispatcher.ts';
 import { sourceOf, type ClusterRecord, type LastSync, type MirrorFingerprint, type SyncLease } from '../../core/records.ts';
 import { deriveRecords } from '../../core/mirror/derive.ts';
 import { downstreamFingerprint, isUnchanged, managementFingerprint } from '../../core/mirror/fingerprint.ts';
@@ -59,17 +60,40 @@ export function createSyncer(deps: SyncDeps) {
     if (unknown.length > 0) log.warn('unknown clusters requested', { clusters: unknown });
 
     const runSignal = request.signal ?? new AbortController().signal;
-    // one read of Rancher per run, for every `rancher` cluster (and as a second ACE signal for downstream ones)
-    const wantsManagement = selected.some((cluster) => sourceOf(cluster) === 'rancher') || (deps.management !== undefined && selected.length > 0);
+    const dispatchedUnits = request.units ? new Map(request.units.map((unit) => [unit.clusterId, unit])) : undefined;
+    // one read of Rancher per run, for every `rancher` cluster (and as a second ACE signal for downstream ones);
+    // a worker running dispatched units does not read Rancher: the scheduler's reading travels in each unit
+    const wantsManagement =
+      dispatchedUnits === undefined &&
+      (selected.some((cluster) => sourceOf(cluster) === 'rancher') || (deps.management !== undefined && selected.length > 0));
     const reading: ManagementReading = wantsManagement
       ? await readManagement(deps.management, runSignal)
-      : { ok: false, registered: false, error: 'not read' };
+      : { ok: false, registered: false, error: dispatchedUnits ? 'a dispatched unit does not read the management cluster' : 'not read' };
+
+    // Past the threshold a scheduled run of the whole fleet hands each downstream cluster to the dispatcher
+    // (docs/deploy.md, "Fan-out"); `rancher` clusters stay here: they share this run's one reading of Rancher.
+    const fanOut =
+      deps.dispatcher !== undefined &&
+      options.fanOutClusters > 0 &&
+      wanted === undefined &&
+      dispatchedUnits === undefined &&
+      selected.filter((cluster) => sourceOf(cluster) !== 'rancher').length > options.fanOutClusters;
+    const inline = fanOut ? selected.filter((cluster) => sourceOf(cluster) === 'rancher') : selected;
+    const handedOver = fanOut ? selected.filter((cluster) => sourceOf(cluster) !== 'rancher') : [];
+
     const limit = pLimit(options.concurrency);
     // syncCluster never rejects: each cluster's failure is its own result
-    const clusters = await Promise.all(
-      selected.map((cluster) => limit(() => (runSignal.aborted ? skipped(cluster.clusterId) : syncCluster(cluster, runId, runSignal, reading)))),
+    const running = Promise.all(
+      inline.map((cluster) =>
+        limit(() =>
+          runSignal.aborted ? skipped(cluster.clusterId) : syncCluster(cluster, runId, runSignal, reading, dispatchedUnits?.get(cluster.clusterId)?.aceOffInRancher === true),
+        ),
+      ),
     );
-    for (const [index, result] of clusters.entries()) report(result, selected[index] as ClusterRecord);
+    const notDispatched = handedOver.length > 0 ? await dispatch(handedOver, runId, reading, runSignal) : [];
+    const clusters = [...(await running), ...notDispatched];
+    const reported = [...inline, ...handedOver.filter((cluster) => notDispatched.some((result) => result.clusterId === cluster.clusterId))];
+    for (const [index, result] of clusters.entries()) report(result, reported[index] as ClusterRecord);
 
     const count = (outcome: ClusterSyncResult['outcome']) => clusters.filter((result) => result.outcome === outcome).length;
     return {
@@ -83,6 +107,7 @@ export function createSyncer(deps: SyncDeps) {
       busy: count('busy'),
       skipped: count('skipped'),
       unchanged: clusters.filter((result) => result.unchanged === true).length,
+      dispatched: handedOver.length - notDispatched.length,
       ...(reading.ok
         ? { management: { mode: reading.stats.mode, requests: reading.stats.requests, objects: reading.stats.objects, relisted: reading.stats.relisted } }
         : reading.registered
@@ -91,7 +116,33 @@ export function createSyncer(deps: SyncDeps) {
     };
   }
 
-  async function syncCluster(cluster: ClusterRecord, runId: string, runSignal: AbortSignal, reading: ManagementReading): Promise<ClusterSyncResult> {
+  /**
+   * Hands the clusters to the dispatcher, one unit each; returns a failed result for each unit it could not
+   * hand over (the next tick syncs it). Never throws.
+   */
+  async function dispatch(clusters: ClusterRecord[], runId: string, reading: ManagementReading, signal: AbortSignal): Promise<ClusterSyncResult[]> {
+    const units: ClusterWorkUnit[] = clusters.map((cluster) => {
+      const inRancher = reading.ok ? reading.state.snapshot.clusters.find((candidate) => candidate.name === cluster.clusterId) : undefined;
+      return { clusterId: cluster.clusterId, runId, ...(inRancher?.aceEnabled === false ? { aceOffInRancher: true } : {}) };
+    });
+    let failed: { clusterId: string; error: string }[];
+    try {
+      const outcome = await (deps.dispatcher as WorkDispatcher).dispatch(units, { signal });
+      failed = outcome.failed;
+      log.info('clusters dispatched', { runId, dispatched: outcome.dispatched, failed: outcome.failed.length });
+    } catch (error) {
+      failed = units.map((unit) => ({ clusterId: unit.clusterId, error: describeError(error) }));
+    }
+    return failed.map((entry) => ({ ...emptyResult(entry.clusterId), error: `not dispatched: ${entry.error}` }));
+  }
+
+  async function syncCluster(
+    cluster: ClusterRecord,
+    runId: string,
+    runSignal: AbortSignal,
+    reading: ManagementReading,
+    aceOffInRancher: boolean,
+  ): Promise<ClusterSyncResult> {
     const clusterId = cluster.clusterId;
     const started = deps.elapsed();
     const startedAt = deps.now();
@@ -105,7 +156,7 @@ export function createSyncer(deps: SyncDeps) {
       let prepared: Prepared | undefined;
       let prepareError: unknown;
       try {
-        prepared = await prepare(cluster, reading, signal);
+        prepared = await prepare(cluster, reading, signal, aceOffInRancher);
       } catch (error) {
         prepareError = error;
       }
@@ -123,7 +174,7 @@ export function createSyncer(deps: SyncDeps) {
     }
   }
 
-  async function prepare(cluster: ClusterRecord, reading: ManagementReading, signal: AbortSignal): Promise<Prepared> {
+  async function prepare(cluster: ClusterRecord, reading: ManagementReading, signal: AbortSignal, aceOffInRancher: boolean): Promise<Prepared> {
     if (sourceOf(cluster) === 'rancher') {
       if (!reading.ok) return { objects: 0 };
       const known = reading.state.snapshot.clusters.some((candidate) => candidate.name === cluster.clusterId);
@@ -138,7 +189,7 @@ export function createSyncer(deps: SyncDeps) {
       };
     }
     const source = await deps.openSource(cluster, signal);
-    const aceOff = await aceOffReason(source, cluster, reading, signal);
+    const aceOff = await aceOffReason(source, cluster, reading, signal, aceOffInRancher);
     const listed = await listCluster(source, signal);
     const clean = aceOff === undefined && listed.tokens.rejected.length === 0 && listed.users.rejected.length === 0;
     return {
@@ -222,11 +273,17 @@ export function createSyncer(deps: SyncDeps) {
    * cluster object says so), or undefined while it is on. Its objects are then ones Rancher no longer
    * updates: its Rancher tokens stop being served (`failClosedAceOff`).
    */
-  async function aceOffReason(source: ClusterSource, cluster: ClusterRecord, reading: ManagementReading, signal: AbortSignal): Promise<string | undefined> {
+  async function aceOffReason(
+    source: ClusterSource,
+    cluster: ClusterRecord,
+    reading: ManagementReading,
+    signal: AbortSignal,
+    aceOffInRancher: boolean,
+  ): Promise<string | undefined> {
     const inRancher = reading.ok ? reading.state.snapshot.clusters.find((candidate) => candidate.name === cluster.clusterId) : undefined;
     return (await source.readAceState({ signal })) === 'off'
       ? 'the kube-api-auth DaemonSet is gone from cattle-system'
-      : inRancher?.aceEnabled === false
+      : inRancher?.aceEnabled === false || aceOffInRancher
         ? "Rancher's cluster object has localClusterAuthEndpoint.enabled false"
         : undefined;
   }

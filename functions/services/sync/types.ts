@@ -1,4 +1,5 @@
 import type { ClusterSource } from '../../core/ports/cluster-source.ts';
+import type { ClusterWorkUnit, WorkDispatcher } from '../../core/ports/work-dispatcher.ts';
 import type { SyncStore } from '../../core/ports/mirror-store.ts';
 import type { Log, MetricsSink } from '../../core/ports/telemetry.ts';
 import type { ClusterRecord } from '../../core/records.ts';
@@ -36,6 +37,11 @@ export interface SyncOptions {
    * it the run reads and plans in full (recreating rows the table's TTL removed, and writing usage back). 0: never skip.
    */
   fullResyncMs: number;
+  /**
+   * A scheduled run of the whole fleet with more downstream clusters than this hands them to the
+   * dispatcher, one unit each, instead of syncing them itself (docs/deploy.md, "Fan-out"). 0: never.
+   */
+  fanOutClusters: number;
 }
 
 export interface SyncDeps {
@@ -51,6 +57,8 @@ export interface SyncDeps {
   options: SyncOptions;
   /** Rancher's management cluster, for clusters whose source is `rancher` (docs/rancher.md). */
   management?: ManagementDeps;
+  /** Where a run past `fanOutClusters` hands its clusters; absent: every run syncs its clusters itself. */
+  dispatcher?: WorkDispatcher;
 }
 
 export type PatchKind = 'clusterauthtokens' | 'clusteruserattributes';
@@ -103,6 +111,8 @@ export interface SyncSummary {
   skipped: number;
   /** Clusters whose listing matched their fingerprint (counted in `ok` too). */
   unchanged: number;
+  /** Clusters handed to the dispatcher (their results are the workers'); not in `clusters`. */
+  dispatched: number;
   /** How the run read Rancher's management cluster, when it did. */
   management?: { mode: string; requests: number; objects: number; relisted: string[]; error?: string };
 }
@@ -112,6 +122,8 @@ export interface SyncRequest {
   clusterIds?: readonly string[];
   /** The run's own deadline (e.g. the Lambda's remaining time): clusters not started by then are skipped. */
   signal?: AbortSignal;
+  /** A worker's run of dispatched units (their clusters are `clusterIds`): never fans out, never reads Rancher. */
+  units?: readonly ClusterWorkUnit[];
 }
 
 /** A cluster's result before anything happened (failed until it succeeds). */
