@@ -9,6 +9,7 @@ import { httpScenarios } from './scenarios/http.ts';
 import { inProcessScenarios, type Context } from './scenarios/inprocess.ts';
 import { syncScenarios } from './scenarios/sync.ts';
 import { capacityScenarios } from './scenarios/capacity.ts';
+import { fleetScenarios } from './scenarios/fleet.ts';
 import { toReportRow } from './lib/target-row.ts';
 
 // Node 20 is what this machine has; the SDK's notice about future versions is not a benchmark result.
@@ -26,6 +27,7 @@ const groups: Array<{ key: string; name: string; run: (context: Context) => Prom
   { key: 'cold-start', name: 'cold start', run: coldStartScenarios },
   { key: 'sync', name: 'sync', run: syncScenarios },
   { key: 'capacity', name: 'capacity', run: async (context) => (await capacityScenarios(context)).map(toReportRow) },
+  { key: 'fleet', name: 'fleet', run: async (context) => (await fleetScenarios(context)).map(toReportRow) },
 ];
 
 const loadBefore = loadavg();
