@@ -39,6 +39,10 @@ export const syncRunConfigSchema = baseConfigSchema.extend({
    * sync queue consumed by the syncWorker function; locally, in process) instead of syncing them itself. 0: never.
    */
   SYNC_FAN_OUT_CLUSTERS: z.coerce.number().int().min(0).max(100_000).default(150),
+  /** In-process fan-out (no queue): units per handler call, as the queue's batch size. */
+  SYNC_WORKER_BATCH_SIZE: z.coerce.number().int().min(1).max(100).default(10),
+  /** In-process fan-out (no queue): handler calls at once, as the queue mapping's maximum concurrency. */
+  SYNC_WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
   /** Records per unconditional batch write, with the run's deadline checked in between. */
   SYNC_BATCH_CHUNK: z.coerce.number().int().min(25).max(10_000).default(500),
 });
@@ -56,10 +60,6 @@ export const syncConfigSchema = syncRunConfigSchema.extend({
   SYNC_QUEUE_URL: z.url().optional(),
   /** A local SQS-compatible endpoint (tests); absent: AWS itself. */
   SQS_ENDPOINT: z.url().optional(),
-  /** In-process fan-out (no queue): units per handler call, as the queue's batch size. */
-  SYNC_WORKER_BATCH_SIZE: z.coerce.number().int().min(1).max(100).default(10),
-  /** In-process fan-out (no queue): handler calls at once, as the queue mapping's maximum concurrency. */
-  SYNC_WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
 });
 export type SyncConfig = z.infer<typeof syncConfigSchema>;
 

@@ -19,3 +19,21 @@ export async function runWorkUnits(syncer: Syncer, units: readonly ClusterWorkUn
   const summary = await syncer.syncAll({ clusterIds: units.map((unit) => unit.clusterId), units, ...(signal ? { signal } : {}) });
   return { summary, retry: summary.clusters.filter((result) => result.outcome === 'skipped').map((result) => result.clusterId) };
 }
+
+/**
+ * A run that fanned out in process, with its workers' results folded in: what `tokengate sync` shows, as if
+ * the run had synced every cluster itself.
+ */
+export function withWorkerResults(summary: SyncSummary, workers: readonly SyncSummary[]): SyncSummary {
+  const clusters = [...summary.clusters, ...workers.flatMap((worker) => worker.clusters)];
+  const count = (outcome: SyncSummary['clusters'][number]['outcome']) => clusters.filter((result) => result.outcome === outcome).length;
+  return {
+    ...summary,
+    clusters,
+    ok: count('ok'),
+    failed: count('failed'),
+    busy: count('busy'),
+    skipped: count('skipped'),
+    unchanged: clusters.filter((result) => result.unchanged === true).length,
+  };
+}

@@ -326,8 +326,8 @@ export function createSyncer(deps: SyncDeps) {
       ...(result.error ? { error: result.error } : {}),
     };
     if (result.unchanged) {
+      // no metric of its own: each per-cluster metric is a billed custom metric (docs/deploy.md, "Cost")
       metrics.count('SyncObjects', result.objects, dimensions);
-      metrics.count('SyncUnchanged', 1, dimensions);
       metrics.milliseconds('SyncDurationMs', result.durationMs, dimensions);
       metrics.count('SyncFailures', 0, dimensions);
       log.info('cluster unchanged: table not read', { clusterId: result.clusterId, objects: result.objects, durationMs: result.durationMs });
