@@ -1,6 +1,7 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { partitionOf } from '../../../../functions/adapters/dynamodb/rows.ts';
 import { reviewToken } from '../../../../functions/services/review-token.ts';
+import { importObjects } from '../../../../functions/services/admin/import-objects.ts';
 import { ClusterUnreachableError } from '../../../../functions/core/ports/cluster-source.ts';
 import { DEFAULT_SYNC_OPTIONS } from '../../../../functions/entry/sync/config.ts';
 import { createSyncer, type SyncOptions, type SyncStore } from '../../../../functions/services/sync/sync.ts';
@@ -150,10 +151,13 @@ describe('a second sync of an unchanged cluster', () => {
   it('reads its rows again after an import or a revoke wrote them outside sync, and honours the revoke', async () => {
     await standardCluster();
     await syncer().syncAll();
-    await table.store.bumpMirrorEpoch('c-one');
+    // an import of a token the cluster does not have: the next sync must plan, and prune it
+    await importObjects(table.store, 'c-one', { tokens: [cat({ name: 'token-imported', userName: 'u-bob', hash: HASH_C })], users: [], secrets: [] }, { prune: false, dryRun: false });
+    expect(await decide('c-one', `token-imported:${SECRET_C}`)).toMatchObject({ outcome: 'accepted' });
     table.calls.length = 0;
     expect((await syncer().syncAll()).clusters[0]?.unchanged).toBeUndefined();
     expect(queriesOf(partitionOf('c-one'))).toHaveLength(1);
+    expect(await decide('c-one', `token-imported:${SECRET_C}`)).toMatchObject({ outcome: 'refused' });
     // the next one skips again
     expect((await syncer().syncAll()).clusters[0]?.unchanged).toBe(true);
 
