@@ -92,8 +92,8 @@ export function createSyncer(deps: SyncDeps) {
     );
     const notDispatched = handedOver.length > 0 ? await dispatch(handedOver, runId, reading, runSignal) : [];
     const clusters = [...(await running), ...notDispatched];
-    const reported = [...inline, ...handedOver.filter((cluster) => notDispatched.some((result) => result.clusterId === cluster.clusterId))];
-    for (const [index, result] of clusters.entries()) report(result, reported[index] as ClusterRecord);
+    const byId = new Map(selected.map((cluster) => [cluster.clusterId, cluster]));
+    for (const result of clusters) report(result, byId.get(result.clusterId) as ClusterRecord);
 
     const count = (outcome: ClusterSyncResult['outcome']) => clusters.filter((result) => result.outcome === outcome).length;
     return {
