@@ -1,12 +1,12 @@
 import pLimit from 'p-limit';
 import { describeError } from '../../core/errors.ts';
-import { ClusterSourceError, type ClusterSource } from '../../core/ports/cluster-source.ts';
+import { ClusterSourceError } from '../../core/ports/cluster-source.ts';
 import type { ClusterWorkUnit, WorkDispatcher } from '../../core/ports/work-dispatcher.ts';
 import { sourceOf, type ClusterRecord, type LastSync, type MirrorFingerprint, type SyncLease } from '../../core/records.ts';
-import { deriveRecords } from '../../core/mirror/derive.ts';
-import { downstreamFingerprint, isUnchanged, managementFingerprint } from '../../core/mirror/fingerprint.ts';
-import { deriveClusterSources } from '../../core/mirror/management-derivation.ts';
-import { listCluster, mirrorCluster, type Listed } from './downstream-mirror.ts';
+import { isUnchanged } from '../../core/mirror/fingerprint.ts';
+import { mirrorCluster } from './downstream-mirror.ts';
+import { readCluster, type Prepared } from './cluster-reads.ts';
+import { reportCluster } from './reporting.ts';
 import {
   failClosed,
   mirrorFromManagement,
@@ -30,15 +30,6 @@ export type {
   WriteBackOptions,
   WriteBackResult,
 } from './types.ts';
-
-const LOGGED_REJECTED_NAMES = 20;
-
-/** The reads a cluster's sync starts with, and the fingerprint of what they found (absent: it cannot skip). */
-interface Prepared {
-  digest?: string;
-  objects: number;
-  downstream?: { source: ClusterSource; listed: Listed; aceOff?: string };
-}
 
 /**
  * The sync service: mirrors every registered cluster's Rancher objects into the table (upsert what
@@ -93,7 +84,7 @@ export function createSyncer(deps: SyncDeps) {
     const notDispatched = handedOver.length > 0 ? await dispatch(handedOver, runId, reading, runSignal) : [];
     const clusters = [...(await running), ...notDispatched];
     const byId = new Map(selected.map((cluster) => [cluster.clusterId, cluster]));
-    for (const result of clusters) report(result, byId.get(result.clusterId) as ClusterRecord);
+    for (const result of clusters) reportCluster(result, byId.get(result.clusterId) as ClusterRecord, deps);
 
     const count = (outcome: ClusterSyncResult['outcome']) => clusters.filter((result) => result.outcome === outcome).length;
     return {
@@ -156,7 +147,7 @@ export function createSyncer(deps: SyncDeps) {
       let prepared: Prepared | undefined;
       let prepareError: unknown;
       try {
-        prepared = await prepare(cluster, reading, signal, aceOffInRancher);
+        prepared = await readCluster(cluster, reading, deps.openSource, signal, aceOffInRancher);
       } catch (error) {
         prepareError = error;
       }
@@ -172,31 +163,6 @@ export function createSyncer(deps: SyncDeps) {
     } finally {
       clearTimeout(timer);
     }
-  }
-
-  async function prepare(cluster: ClusterRecord, reading: ManagementReading, signal: AbortSignal, aceOffInRancher: boolean): Promise<Prepared> {
-    if (sourceOf(cluster) === 'rancher') {
-      if (!reading.ok) return { objects: 0 };
-      const known = reading.state.snapshot.clusters.some((candidate) => candidate.name === cluster.clusterId);
-      if (!known) return { objects: 0 };
-      const policy = { acceptUnscopedTokens: cluster.acceptUnscopedTokens ?? false };
-      const derived = deriveClusterSources(cluster.clusterId, reading.state.snapshot, policy);
-      const desired = deriveRecords(cluster.clusterId, derived.sources).records;
-      const skippedTokens = derived.skipped.map((token) => `${token.name}: ${token.reason}`);
-      return {
-        digest: managementFingerprint(desired, skippedTokens, policy),
-        objects: derived.sources.tokens.length + derived.skipped.length + derived.sources.users.length,
-      };
-    }
-    const source = await deps.openSource(cluster, signal);
-    const aceOff = await aceOffReason(source, cluster, reading, signal, aceOffInRancher);
-    const listed = await listCluster(source, signal);
-    const clean = aceOff === undefined && listed.tokens.rejected.length === 0 && listed.users.rejected.length === 0;
-    return {
-      ...(clean ? { digest: downstreamFingerprint(listed.tokens.items, listed.users.items) } : {}),
-      objects: listed.tokens.items.length + listed.tokens.rejected.length + listed.users.items.length + listed.users.rejected.length,
-      downstream: { source, listed, ...(aceOff !== undefined ? { aceOff } : {}) },
-    };
   }
 
   async function mirrorUnderLease(
@@ -268,26 +234,6 @@ export function createSyncer(deps: SyncDeps) {
     return result;
   }
 
-  /**
-   * Why a downstream cluster's ACE is off in Rancher (its kube-api-auth DaemonSet is gone, or Rancher's
-   * cluster object says so), or undefined while it is on. Its objects are then ones Rancher no longer
-   * updates: its Rancher tokens stop being served (`failClosedAceOff`).
-   */
-  async function aceOffReason(
-    source: ClusterSource,
-    cluster: ClusterRecord,
-    reading: ManagementReading,
-    signal: AbortSignal,
-    aceOffInRancher: boolean,
-  ): Promise<string | undefined> {
-    const inRancher = reading.ok ? reading.state.snapshot.clusters.find((candidate) => candidate.name === cluster.clusterId) : undefined;
-    return (await source.readAceState({ signal })) === 'off'
-      ? 'the kube-api-auth DaemonSet is gone from cattle-system'
-      : inRancher?.aceEnabled === false || aceOffInRancher
-        ? "Rancher's cluster object has localClusterAuthEndpoint.enabled false"
-        : undefined;
-  }
-
   /** Stops serving the cluster's Rancher tokens (`failClosed`) and fails its sync with the reason, until ACE is back or its source is switched. */
   async function failClosedAceOff(
     cluster: ClusterRecord,
@@ -301,49 +247,6 @@ export function createSyncer(deps: SyncDeps) {
       `cluster ${clusterId}: ACE is off in Rancher (${why}), so Rancher no longer updates the tokens in cattle-system; ` +
         `its Rancher tokens are no longer served. Turn ACE back on, or switch the cluster to the management source (docs/rancher.md)`,
     );
-  }
-
-  function report(result: ClusterSyncResult, cluster: ClusterRecord): void {
-    const dimensions = { ClusterId: result.clusterId };
-    const nowMs = deps.now().getTime();
-    const lastSuccess = result.outcome === 'ok' ? nowMs - result.durationMs : Date.parse(cluster.lastSuccessfulSyncAt ?? cluster.createdAt);
-    if (!Number.isNaN(lastSuccess)) metrics.seconds('SyncAgeSeconds', Math.max(0, Math.round((nowMs - lastSuccess) / 1000)), dimensions);
-    const attributes = {
-      clusterId: result.clusterId,
-      outcome: result.outcome,
-      objects: result.objects,
-      writes: result.writes,
-      deletes: result.deletes,
-      conflicts: result.conflicts,
-      secretReads: result.secretReads,
-      durationMs: result.durationMs,
-      rejectedCount: result.rejected.length,
-      rejected: result.rejected.slice(0, LOGGED_REJECTED_NAMES),
-      skippedCount: result.skipped.length,
-      skipped: result.skipped.slice(0, LOGGED_REJECTED_NAMES),
-      ...(result.warnings.length > 0 ? { warnings: result.warnings } : {}),
-      writeBack: result.writeBack,
-      ...(result.error ? { error: result.error } : {}),
-    };
-    if (result.unchanged) {
-      // no metric of its own: each per-cluster metric is a billed custom metric (docs/deploy.md, "Cost")
-      metrics.count('SyncObjects', result.objects, dimensions);
-      metrics.milliseconds('SyncDurationMs', result.durationMs, dimensions);
-      metrics.count('SyncFailures', 0, dimensions);
-      log.info('cluster unchanged: table not read', { clusterId: result.clusterId, objects: result.objects, durationMs: result.durationMs });
-      return;
-    }
-    if (result.outcome === 'busy' || result.outcome === 'skipped') {
-      log.info(result.outcome === 'busy' ? 'cluster sync skipped: another sync holds it' : 'cluster sync skipped: run deadline', attributes);
-      return;
-    }
-    metrics.count('SyncObjects', result.objects, dimensions);
-    metrics.count('SyncWrites', result.writes, dimensions);
-    metrics.count('SyncDeletes', result.deletes, dimensions);
-    metrics.milliseconds('SyncDurationMs', result.durationMs, dimensions);
-    metrics.count('SyncFailures', result.outcome === 'failed' ? 1 : 0, dimensions);
-    if (result.outcome === 'failed') log.warn('cluster sync failed', attributes);
-    else log.info('cluster synced', attributes);
   }
 
   return { syncAll };
