@@ -8,6 +8,10 @@ import { coldStartScenarios } from './scenarios/cold-start.ts';
 import { httpScenarios } from './scenarios/http.ts';
 import { inProcessScenarios, type Context } from './scenarios/inprocess.ts';
 import { syncScenarios } from './scenarios/sync.ts';
+import { capacityScenarios } from './scenarios/capacity.ts';
+import { fleetScenarios } from './scenarios/fleet.ts';
+import { rancherLoadScenarios } from './scenarios/rancher-load.ts';
+import { toReportRow } from './lib/target-row.ts';
 
 // Node 20 is what this machine has; the SDK's notice about future versions is not a benchmark result.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
@@ -23,6 +27,9 @@ const groups: Array<{ key: string; name: string; run: (context: Context) => Prom
   { key: 'http', name: 'loopback HTTP', run: httpScenarios },
   { key: 'cold-start', name: 'cold start', run: coldStartScenarios },
   { key: 'sync', name: 'sync', run: syncScenarios },
+  { key: 'capacity', name: 'capacity', run: async (context) => (await capacityScenarios(context)).map(toReportRow) },
+  { key: 'fleet', name: 'fleet', run: async (context) => (await fleetScenarios(context)).map(toReportRow) },
+  { key: 'rancher-load', name: 'rancher load', run: async (context) => (await rancherLoadScenarios(context)).map(toReportRow) },
 ];
 
 const loadBefore = loadavg();

@@ -24,7 +24,8 @@ const tableName = 'bench-sync';
 
 try {
   const table = await benchTable(endpoint, tableName);
-  for (const cluster of clusters) {
+  // BENCH_SYNC_REGISTER=0: a second sync process on a table another one registered the clusters in
+  for (const cluster of process.env.BENCH_SYNC_REGISTER === '0' ? [] : clusters) {
     const { record } = await registeredCluster(cluster.clusterId);
     await table.store.createCluster({ ...record, access: { kind: 'file', path: cluster.kubeconfigPath } });
   }
@@ -35,6 +36,8 @@ try {
     AWS_REGION: REGION,
     DYNAMODB_ENDPOINT: endpoint,
     CLUSTER_SECRET_PREFIX: 'tokengate/bench/clusters/',
+    // a scenario's own settings (e.g. the fleet's SYNC_CONCURRENCY), as the Lambda's environment would set them
+    ...(JSON.parse(process.env.BENCH_SYNC_ENV ?? '{}') as Record<string, string>),
   };
   const store = syncStore({ TABLE_NAME: tableName, AWS_REGION: REGION, DYNAMODB_ENDPOINT: endpoint });
   const writes = { batchPuts: 0, batchDeletes: 0, conditionalReplaces: 0, conditionalDeletes: 0 };
@@ -58,7 +61,7 @@ try {
       return store.deleteIfVersion(ref, expectedVersion);
     },
     acquireSyncLease: (clusterId, lease, nowMs) => store.acquireSyncLease(clusterId, lease, nowMs),
-    finishSync: (clusterId, owner, lastSync) => store.finishSync(clusterId, owner, lastSync),
+    finishSync: (clusterId, owner, lastSync, fingerprint) => store.finishSync(clusterId, owner, lastSync, fingerprint),
   };
   // The settings the Lambda's composition root gives its opener (SYNC_PAGE_SIZE, SYNC_CLUSTER_TIMEOUT_SECONDS defaults).
   const openSource = clusterSourceOpener([new FileKubeconfigStore()], { pageSize: 500, callTimeoutMs: 120_000 });

@@ -184,6 +184,18 @@ export interface RancherSourceRecord {
   updatedAt: string;
 }
 
+/**
+ * What the last complete, clean apply of a cluster was derived from (`core/mirror/fingerprint.ts`): a later
+ * run whose listing gives the same digest at the same mirror epoch skips reading the cluster's rows.
+ */
+export interface MirrorFingerprint {
+  digest: string;
+  /** The cluster's `mirrorEpoch` when the run started: a write outside sync since then voids the fingerprint. */
+  epoch: number;
+  /** When the apply it records started; past the configured age a full reconcile runs anyway. */
+  at: string;
+}
+
 /** A sync run's claim on a cluster: one writer per cluster at a time; it lapses on its own. */
 export interface SyncLease {
   owner: string;
@@ -210,6 +222,13 @@ export interface ClusterRecord {
   /** When the cluster last synced successfully: the age metric and its alarm are measured from it. */
   lastSuccessfulSyncAt?: string;
   syncLease?: SyncLease;
+  /** Recorded by a run whose apply was complete and clean; removed by a run that was not. */
+  mirrorFingerprint?: MirrorFingerprint;
+  /**
+   * Bumped by every write to the cluster's rows made outside sync (import, revoke, unrevoke), after the
+   * write: a fingerprint recorded at an older epoch no longer lets a run skip.
+   */
+  mirrorEpoch?: number;
 }
 
 /** A newly registered cluster: one caller credential, optionally where its kubeconfig is. */

@@ -214,7 +214,7 @@ describe('npm run package', () => {
   it('leaves the CloudFormation templates and one zip per function under .serverless/', () => {
     const out = readdirSync(join(defaults.dir, '.serverless')).sort();
     expect(out).toEqual(expect.arrayContaining([
-      'authenticate.zip', 'sync.zip', 'cloudformation-template-create-stack.json', 'cloudformation-template-update-stack.json',
+      'authenticate.zip', 'sync.zip', 'syncWorker.zip', 'cloudformation-template-create-stack.json', 'cloudformation-template-update-stack.json',
     ]));
   });
 
@@ -278,7 +278,7 @@ describe('HTTP API', () => {
 describe('functions', () => {
   it('run on Node.js 22 or newer on arm64', () => {
     const fns = ofType(defaults.template, 'AWS::Lambda::Function');
-    expect(fns.map(([id]) => id).sort()).toEqual(['AuthenticateLambdaFunction', 'SyncLambdaFunction']);
+    expect(fns.map(([id]) => id).sort()).toEqual(['AuthenticateLambdaFunction', 'SyncLambdaFunction', 'SyncWorkerLambdaFunction']);
     for (const [, fn] of fns) {
       expect(fn.Properties!.Runtime).toMatch(/^nodejs(\d+)\.x$/);
       expect(Number(/^nodejs(\d+)/.exec(fn.Properties!.Runtime)![1])).toBeGreaterThanOrEqual(22);
@@ -331,11 +331,42 @@ describe('functions', () => {
   it('can switch the sync schedule off (secondary region of a global table)', () => {
     const [, rule] = ofType(options.template, 'AWS::Events::Rule')[0]!;
     expect(rule.Properties!.State).toBe('DISABLED');
+    const [, mapping] = ofType(options.template, 'AWS::Lambda::EventSourceMapping')[0]!;
+    expect(mapping.Properties!.Enabled).toBe(false);
+  });
+
+  it('fan out past 150 downstream clusters: the scheduled run queues one unit per cluster on the sync queue', () => {
+    const p = defaults.template.Resources.SyncLambdaFunction!.Properties!;
+    expect(p.Environment.Variables).toMatchObject({ SYNC_FAN_OUT_CLUSTERS: '150', SYNC_QUEUE_URL: { Ref: 'SyncQueue' } });
+  });
+
+  it('consume the sync queue with syncWorker: bounded concurrency, batches, partial batch failures, a dead-letter queue', () => {
+    const worker = defaults.template.Resources.SyncWorkerLambdaFunction!.Properties!;
+    expect(worker.Handler).toBe('functions/entry/sync/worker.handler');
+    expect(worker.Environment.Variables.SYNC_QUEUE_URL).toBeUndefined();
+    const mappings = ofType(defaults.template, 'AWS::Lambda::EventSourceMapping');
+    expect(mappings).toHaveLength(1);
+    const mapping = mappings[0]![1].Properties!;
+    expect(mapping).toMatchObject({
+      EventSourceArn: { 'Fn::GetAtt': ['SyncQueue', 'Arn'] },
+      FunctionName: { 'Fn::GetAtt': ['SyncWorkerLambdaFunction', 'Arn'] },
+      BatchSize: 5,
+      ScalingConfig: { MaximumConcurrency: 10 },
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      Enabled: true,
+    });
+    const queue = defaults.template.Resources.SyncQueue!.Properties!;
+    // AWS refuses a mapping whose queue hides a batch for less than the function may run; it advises 6x
+    expect(queue.VisibilityTimeout).toBeGreaterThanOrEqual(6 * worker.Timeout);
+    expect(queue.SqsManagedSseEnabled).toBe(true);
+    expect(queue.RedrivePolicy).toEqual({ deadLetterTargetArn: { 'Fn::GetAtt': ['SyncDeadLetterQueue', 'Arn'] }, maxReceiveCount: 3 });
+    expect(defaults.template.Resources.SyncDeadLetterQueue!.Properties!.SqsManagedSseEnabled).toBe(true);
+    expect(ofType(defaults.template, 'AWS::SQS::Queue').map(([id]) => id).sort()).toEqual(['SyncDeadLetterQueue', 'SyncQueue']);
   });
 
   it('keep logs for 30 days, in log groups the stack owns', () => {
     const groups = ofType(defaults.template, 'AWS::Logs::LogGroup');
-    expect(groups.map(([id]) => id).sort()).toEqual(['AuthenticateLogGroup', 'HttpApiLogGroup', 'SyncLogGroup']);
+    expect(groups.map(([id]) => id).sort()).toEqual(['AuthenticateLogGroup', 'HttpApiLogGroup', 'SyncLogGroup', 'SyncWorkerLogGroup']);
     for (const [, g] of groups) expect(g.Properties!.RetentionInDays).toBe(30);
   });
 });
@@ -345,7 +376,8 @@ describe('IAM', () => {
     const fns = defaults.template.Resources;
     expect(fns.AuthenticateLambdaFunction!.Properties!.Role).toEqual({ 'Fn::GetAtt': ['AuthenticateRole', 'Arn'] });
     expect(fns.SyncLambdaFunction!.Properties!.Role).toEqual({ 'Fn::GetAtt': ['SyncRole', 'Arn'] });
-    expect(ofType(defaults.template, 'AWS::IAM::Role').map(([id]) => id).sort()).toEqual(['AuthenticateRole', 'SyncRole']);
+    expect(fns.SyncWorkerLambdaFunction!.Properties!.Role).toEqual({ 'Fn::GetAtt': ['SyncWorkerRole', 'Arn'] });
+    expect(ofType(defaults.template, 'AWS::IAM::Role').map(([id]) => id).sort()).toEqual(['AuthenticateRole', 'SyncRole', 'SyncWorkerRole']);
   });
 
   it('lets authenticate only read token rows, record use and its flood report on the table, and write its own logs', () => {
@@ -405,7 +437,27 @@ describe('IAM', () => {
     })]);
     const logs = statements.filter((s) => asArray(s.Action).some((a) => String(a).startsWith('logs:')));
     expect(logs.map((s) => s.Resource)).toEqual([{ 'Fn::GetAtt': ['SyncLogGroup', 'Arn'] }]);
-    expect(statements).toHaveLength(3);
+    // the fan-out: it only sends units to the sync queue, never receives
+    const queue = statements.filter((s) => asArray(s.Action).some((a) => String(a).startsWith('sqs:')));
+    expect(queue).toEqual([expect.objectContaining({ Action: ['sqs:SendMessage'], Resource: { 'Fn::GetAtt': ['SyncQueue', 'Arn'] } })]);
+    expect(statements).toHaveLength(4);
+  });
+
+  it('lets syncWorker do what sync does to the table and secrets, and only consume the sync queue', () => {
+    const worker = roleStatements(defaults.template, 'SyncWorkerRole');
+    const sync = roleStatements(defaults.template, 'SyncRole');
+    const bySid = (statements: typeof worker, sid: string) => {
+      const statement = statements.find((s) => s.Sid === sid)!;
+      return { Action: [...asArray(statement.Action)].sort(), Resource: statement.Resource, Condition: statement.Condition };
+    };
+    expect(bySid(worker, 'MirrorTokens')).toEqual(bySid(sync, 'MirrorTokens'));
+    expect(bySid(worker, 'ReadClusterKubeconfigs')).toEqual(bySid(sync, 'ReadClusterKubeconfigs'));
+    expect(bySid(worker, 'WriteOwnLogs')!.Resource).toEqual({ 'Fn::GetAtt': ['SyncWorkerLogGroup', 'Arn'] });
+    const queue = worker.filter((s) => asArray(s.Action).some((a) => String(a).startsWith('sqs:')));
+    expect(queue).toHaveLength(1);
+    expect(asArray(queue[0]!.Action).sort()).toEqual(['sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:ReceiveMessage']);
+    expect(queue[0]!.Resource).toEqual({ 'Fn::GetAtt': ['SyncQueue', 'Arn'] });
+    expect(worker).toHaveLength(4);
   });
 
   it('has no wildcard action and no "*" resource in any statement', () => {
@@ -537,6 +589,10 @@ describe('alarms', () => {
     expect(metric('SyncThrottlesAlarm')).toEqual(['AWS/Lambda', 'Throttles']);
     expect(a.SyncFailuresAlarm!.Properties!.Metrics[0].Expression).toBe('SELECT SUM(SyncFailures) FROM "Tokengate"');
     expect(a.SyncAgeAlarm!.Properties!.Metrics[0].Expression).toBe('SELECT MAX(SyncAgeSeconds) FROM "Tokengate"');
+    expect(metric('SyncDeadLetterAlarm')).toEqual(['AWS/SQS', 'ApproximateNumberOfMessagesVisible']);
+    expect(a.SyncDeadLetterAlarm!.Properties!.Dimensions).toEqual([{ Name: 'QueueName', Value: { 'Fn::GetAtt': ['SyncDeadLetterQueue', 'QueueName'] } }]);
+    expect(a.SyncDeadLetterAlarm!.Properties!.Threshold).toBe(1);
+    expect(metric('SyncQueueAgeAlarm')).toEqual(['AWS/SQS', 'ApproximateAgeOfOldestMessage']);
     for (const [id, alarm] of Object.entries(a)) {
       expect(alarm.Properties!.AlarmActions, id).toEqual([{ Ref: 'AlarmTopic' }]);
     }
@@ -619,10 +675,11 @@ describe('function zips', () => {
   it('sync: the bundled handler', () => {
     const names = [...readZip(join(defaults.dir, '.serverless/sync.zip')).keys()];
     expect(names).toContain('functions/entry/sync/handler.mjs');
+    expect([...readZip(join(defaults.dir, '.serverless/syncWorker.zip')).keys()]).toContain('functions/entry/sync/worker.mjs');
   });
 
   it('carry native binaries only for linux arm64, whichever function pulls argon2 in', () => {
-    for (const zip of ['authenticate.zip', 'sync.zip']) {
+    for (const zip of ['authenticate.zip', 'sync.zip', 'syncWorker.zip']) {
       for (const [name, entry] of readZip(join(defaults.dir, '.serverless', zip))) {
         if (!name.endsWith('.node')) continue;
         expect(name, zip).toMatch(/linux-arm64-gnu/);
@@ -632,7 +689,7 @@ describe('function zips', () => {
   });
 
   it('ship no TypeScript sources, tests, credentials or build leftovers', () => {
-    for (const zip of ['authenticate.zip', 'sync.zip']) {
+    for (const zip of ['authenticate.zip', 'sync.zip', 'syncWorker.zip']) {
       for (const name of readZip(join(defaults.dir, '.serverless', zip)).keys()) {
         expect(name, zip).not.toMatch(/\.ts$|^test\/|^\.serverless|^\.esbuild|\.env|package-lock\.json|^infra\//);
       }
@@ -644,14 +701,14 @@ describe('function zips', () => {
     // only, give each extracted copy that has argon2 the host's binary package next to it.
     const into = mkdtempSync(join(tmpdir(), 'tokengate-zip-'));
     try {
-      for (const fn of ['authenticate', 'sync']) {
+      for (const [fn, entry] of [['authenticate', 'authenticate/handler'], ['sync', 'sync/handler'], ['syncWorker', 'sync/worker']] as const) {
         const dir = join(into, fn);
         extractZip(join(defaults.dir, `.serverless/${fn}.zip`), dir);
         if (existsSync(join(dir, 'node_modules/@node-rs/argon2'))) {
           const hostPkg = readdirSync(join(root, 'node_modules/@node-rs')).find((n) => n.startsWith('argon2-') && n.includes(process.arch));
           if (hostPkg) cpSync(join(root, 'node_modules/@node-rs', hostPkg), join(dir, 'node_modules/@node-rs', hostPkg), { recursive: true });
         }
-        const script = `const m = await import(${JSON.stringify(join(dir, `functions/entry/${fn}/handler.mjs`))});
+        const script = `const m = await import(${JSON.stringify(join(dir, `functions/entry/${entry}.mjs`))});
           if (typeof m.handler !== 'function') { console.error('no handler export'); process.exit(3); }`;
         await run(process.execPath, ['--input-type=module', '-e', script], {
           cwd: dir,

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import {
   ClusterForbiddenError,
   ClusterUnreachableError,
@@ -33,6 +34,15 @@ export function cua(fields: Partial<ClusterUserAttribute> & { name: string }): C
     needsRefresh: false,
     ...fields,
   };
+}
+
+/**
+ * The object as an apiserver lists it: its resourceVersion moves whenever its content does (a test edits
+ * objects in place, as a controller's write would), so a listing's fingerprint sees every change.
+ */
+function stamped<T extends { resourceVersion: string }>(object: T): T {
+  const { resourceVersion, ...content } = object;
+  return { ...object, resourceVersion: `${resourceVersion}-${createHash('sha256').update(JSON.stringify(content)).digest('hex').slice(0, 12)}` };
 }
 
 /**
@@ -84,7 +94,7 @@ export class FakeClusterSource implements ClusterSource {
       this.failListing = undefined;
       throw error;
     }
-    const listing = { items: [...this.tokens.values()].map((token) => ({ ...token })), resourceVersion: '1', rejected: [...this.rejectedTokens] };
+    const listing = { items: [...this.tokens.values()].map((token) => stamped({ ...token })), resourceVersion: '1', rejected: [...this.rejectedTokens] };
     await this.onListed?.();
     return listing;
   }
@@ -92,7 +102,7 @@ export class FakeClusterSource implements ClusterSource {
   async listUserAttributes(options: CallOptions = {}): Promise<ClusterListing<ClusterUserAttribute>> {
     this.calls.listUserAttributes += 1;
     await this.wait(options);
-    return { items: [...this.users.values()].map((user) => structuredClone(user)), resourceVersion: '1', rejected: [...this.rejectedUsers] };
+    return { items: [...this.users.values()].map((user) => stamped(structuredClone(user))), resourceVersion: '1', rejected: [...this.rejectedUsers] };
   }
 
   async readHashSecrets(names: readonly string[], options: CallOptions = {}): Promise<HashSecretReads> {

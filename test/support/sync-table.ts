@@ -168,6 +168,6 @@ export function syncStoreMethods(store: SyncStore): SyncStore {
     deleteIfVersion: (ref, version) => store.deleteIfVersion(ref, version),
     deleteRecords: (refs) => store.deleteRecords(refs),
     acquireSyncLease: (clusterId, lease, nowMs) => store.acquireSyncLease(clusterId, lease, nowMs),
-    finishSync: (clusterId, owner, lastSync) => store.finishSync(clusterId, owner, lastSync),
+    finishSync: (clusterId, owner, lastSync, fingerprint) => store.finishSync(clusterId, owner, lastSync, fingerprint),
   };
 }

@@ -77,6 +77,8 @@ export class DynamoDbAdminStore extends DynamoDbMirrorStore implements AdminStor
   async unrevokeToken(clusterId: string, name: string): Promise<boolean> {
     const state = await this.readRevocation(clusterId, name);
     if (state) await this.table.delete(keyOf({ kind: 'revocation', clusterId, name }));
+    // the revocation record is gone: the next sync must plan again, whatever it lists
+    await this.bumpMirrorEpoch(clusterId);
     const unmarked = await this.table.update({
       Key: keyOf({ kind: 'token', clusterId, name }),
       UpdateExpression: 'REMOVE revoked, revokedAt SET rev = if_not_exists(rev, :zero) + :one',
@@ -84,6 +86,16 @@ export class DynamoDbAdminStore extends DynamoDbMirrorStore implements AdminStor
       ExpressionAttributeValues: { ':true': true, ':zero': 0, ':one': 1 },
     });
     return state !== undefined || unmarked;
+  }
+
+  /** Does not bump `rev`, which guards the caller credentials only. */
+  bumpMirrorEpoch(clusterId: string): Promise<boolean> {
+    return this.table.update({
+      Key: clusterKey(clusterId),
+      UpdateExpression: 'ADD mirrorEpoch :one',
+      ConditionExpression: 'attribute_exists(pk)',
+      ExpressionAttributeValues: { ':one': 1 },
+    });
   }
 
   /** The revocation recorded under a token's name, if any (whatever instance it binds). */
@@ -109,6 +121,8 @@ export class DynamoDbAdminStore extends DynamoDbMirrorStore implements AdminStor
     const revocation: RevocationRecord = { kind: 'revocation', clusterId, name, hashFingerprint: hashFingerprint(token.hash), revokedAt: at.toISOString() };
     // the durable record first: if the row update below fails, the next sync still applies the revocation
     await this.table.put(revocationItemOf(revocation));
+    // after the record and before the row: should the row update fail, the next sync plans (it skips nothing)
+    await this.bumpMirrorEpoch(clusterId);
     return this.table.update({
       Key: keyOf({ kind: 'token', clusterId, name }),
       UpdateExpression: 'SET revoked = :true, revokedAt = :at, rev = if_not_exists(rev, :zero) + :one',

@@ -1,5 +1,5 @@
 import type { SyncStore } from '../../core/ports/mirror-store.ts';
-import type { ClusterRecord, ClusterState, LastSync, MirroredRecord, RecordRef, SyncLease, Versioned } from '../../core/records.ts';
+import type { ClusterRecord, ClusterState, LastSync, MirrorFingerprint, MirroredRecord, RecordRef, SyncLease, Versioned } from '../../core/records.ts';
 import {
   clusterFromItem,
   clusterKey,
@@ -84,17 +84,25 @@ export class DynamoDbMirrorStore implements SyncStore {
   }
 
   /**
-   * One write: the outcome, the lease released, and `lastSuccessfulSyncAt` on success; only while
-   * `owner` holds the lease (a run that overran it must not overwrite its successor's record).
+   * One write: the outcome, the lease released, `lastSuccessfulSyncAt` on success, and the mirror
+   * fingerprint stored or removed; only while `owner` holds the lease (a run that overran it must not
+   * overwrite its successor's record).
    */
-  finishSync(clusterId: string, owner: string, lastSync: LastSync): Promise<boolean> {
+  finishSync(clusterId: string, owner: string, lastSync: LastSync, fingerprint?: MirrorFingerprint): Promise<boolean> {
     const ok = lastSync.outcome === 'ok';
+    const set = ['lastSync = :lastSync', ...(ok ? ['lastSuccessfulSyncAt = :at'] : []), ...(fingerprint ? ['mirrorFingerprint = :fingerprint'] : [])];
+    const remove = ['syncLease', ...(fingerprint ? [] : ['mirrorFingerprint'])];
     return this.table.update({
       Key: clusterKey(clusterId),
-      UpdateExpression: `SET lastSync = :lastSync${ok ? ', lastSuccessfulSyncAt = :at' : ''} REMOVE syncLease`,
+      UpdateExpression: `SET ${set.join(', ')} REMOVE ${remove.join(', ')}`,
       ConditionExpression: 'syncLease.#owner = :owner',
       ExpressionAttributeNames: { '#owner': 'owner' },
-      ExpressionAttributeValues: { ':lastSync': lastSync, ':owner': owner, ...(ok ? { ':at': lastSync.at } : {}) },
+      ExpressionAttributeValues: {
+        ':lastSync': lastSync,
+        ':owner': owner,
+        ...(ok ? { ':at': lastSync.at } : {}),
+        ...(fingerprint ? { ':fingerprint': fingerprint } : {}),
+      },
     });
   }
 }

@@ -8,8 +8,8 @@ import { clusterFromItem, clusterKey, floodRowOf, keyOf, tokenFromItem, withoutV
 import type { TableOperations } from './table-operations.ts';
 
 /**
- * The authenticate path's view of the table (`TokenStore`): one consistent read per uncached review or
- * caller check, and the conditional usage write. Every call runs under a deadline (retries included);
+ * The authenticate path's view of the table (`TokenStore`): one read per uncached review (eventually
+ * consistent: 0.5 RCU for a row up to 4 KB) or caller check (consistent), and the conditional usage write. Every call runs under a deadline (retries included);
  * a read that fails or runs out of time is a `StoreUnavailableError`, which the webhook answers 500.
  */
 export class DynamoDbReviewStore implements TokenStore, FloodRecorder {
@@ -19,8 +19,13 @@ export class DynamoDbReviewStore implements TokenStore, FloodRecorder {
     private readonly deadlineMs: number,
   ) {}
 
+  /**
+   * Eventually consistent: half the read capacity of a consistent read, and a change (a revoke, a sync's
+   * disable) reaches it within about a second — inside the decision cache's own CACHE_TTL_SECONDS, which
+   * already bounds how soon a change is seen (docs/reference.md, "Table layout").
+   */
   async getToken(clusterId: string, name: string): Promise<TokenRecord | undefined> {
-    const item = await this.read(() => this.table.get(keyOf({ kind: 'token', clusterId, name }), AbortSignal.timeout(this.deadlineMs)));
+    const item = await this.read(() => this.table.get(keyOf({ kind: 'token', clusterId, name }), AbortSignal.timeout(this.deadlineMs), false));
     return item ? withoutVersion(tokenFromItem(item)) : undefined;
   }
 

@@ -173,6 +173,8 @@ const clusterRowSchema = z.looseObject({
     .optional(),
   lastSuccessfulSyncAt: z.string().optional(),
   syncLease: z.object({ owner: z.string(), expiresAtMs: z.number().int() }).optional(),
+  mirrorFingerprint: z.object({ digest: z.string(), epoch: z.number().int().nonnegative(), at: z.string() }).optional(),
+  mirrorEpoch: z.number().int().nonnegative().optional(),
 });
 
 /** Validates a row read from the table; a row that does not match is a defect of whoever wrote it. */

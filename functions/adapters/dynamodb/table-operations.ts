@@ -35,10 +35,10 @@ export class TableOperations {
     private readonly sleep: (ms: number) => Promise<void> = (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
   ) {}
 
-  /** One item by key, read consistently. */
-  async get(key: TableKey, signal?: AbortSignal): Promise<Record<string, unknown> | undefined> {
+  /** One item by key, read consistently unless `consistent` is false (half the read capacity). */
+  async get(key: TableKey, signal?: AbortSignal, consistent = true): Promise<Record<string, unknown> | undefined> {
     const result = await this.client.send(
-      new GetCommand({ TableName: this.tableName, Key: key, ConsistentRead: true }),
+      new GetCommand({ TableName: this.tableName, Key: key, ConsistentRead: consistent }),
       signal ? { abortSignal: signal } : {},
     );
     return result.Item;

@@ -25,6 +25,11 @@ export interface AdminStore extends MirrorStore {
   revokeToken(clusterId: string, name: string, at: Date): Promise<boolean>;
   /** Lifts a token's revocation; false when it was not revoked. */
   unrevokeToken(clusterId: string, name: string): Promise<boolean>;
+  /**
+   * Bumps the cluster's mirror epoch after a write to its rows made outside sync (import), so that no
+   * stored sync fingerprint lets the next run skip reading them; false when the cluster is not registered.
+   */
+  bumpMirrorEpoch(clusterId: string): Promise<boolean>;
   /** The revocation recorded under a token's name, if any. */
   readRevocation(clusterId: string, name: string): Promise<RevocationRecord | undefined>;
 }

@@ -1,4 +1,4 @@
-import type { ClusterRecord, ClusterState, LastSync, MirroredRecord, RecordRef, SyncLease, Versioned } from '../records.ts';
+import type { ClusterRecord, ClusterState, LastSync, MirrorFingerprint, MirroredRecord, RecordRef, SyncLease, Versioned } from '../records.ts';
 
 /**
  * Where the mirror reads a cluster's records and writes the changes a plan names (`applyMirrorPlan`).
@@ -25,6 +25,9 @@ export interface SyncStore extends MirrorStore {
    * `lease.owner` holds it. False when another live owner holds it or the cluster is not registered.
    */
   acquireSyncLease(clusterId: string, lease: SyncLease, nowMs: number): Promise<boolean>;
-  /** Records a sync's outcome and releases the lease, only while `owner` still holds it; false when lost. */
-  finishSync(clusterId: string, owner: string, lastSync: LastSync): Promise<boolean>;
+  /**
+   * Records a sync's outcome and releases the lease, only while `owner` still holds it; false when lost.
+   * With `fingerprint` (a complete, clean apply) it is stored; without, any stored one is removed.
+   */
+  finishSync(clusterId: string, owner: string, lastSync: LastSync, fingerprint?: MirrorFingerprint): Promise<boolean>;
 }

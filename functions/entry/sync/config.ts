@@ -29,6 +29,20 @@ export const syncRunConfigSchema = baseConfigSchema.extend({
   SYNC_LEASE_MARGIN_SECONDS: z.coerce.number().int().min(0).max(900).default(60),
   /** Conditional single-record writes in flight per cluster. */
   SYNC_WRITE_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(16),
+  /**
+   * A cluster whose listing is unchanged since its last clean apply is not read from the table, up to this
+   * age of that apply; then a full reconcile runs (it also carries write-back). 0: read every run.
+   */
+  SYNC_FULL_RESYNC_SECONDS: z.coerce.number().int().min(0).max(86_400).default(1800),
+  /**
+   * A scheduled run with more downstream clusters than this hands each one to the work queue (in AWS, the
+   * sync queue consumed by the syncWorker function; locally, in process) instead of syncing them itself. 0: never.
+   */
+  SYNC_FAN_OUT_CLUSTERS: z.coerce.number().int().min(0).max(100_000).default(150),
+  /** In-process fan-out (no queue): units per handler call, as the queue's batch size. */
+  SYNC_WORKER_BATCH_SIZE: z.coerce.number().int().min(1).max(100).default(10),
+  /** In-process fan-out (no queue): handler calls at once, as the queue mapping's maximum concurrency. */
+  SYNC_WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
   /** Records per unconditional batch write, with the run's deadline checked in between. */
   SYNC_BATCH_CHUNK: z.coerce.number().int().min(25).max(10_000).default(500),
 });
@@ -42,6 +56,10 @@ export const syncConfigSchema = syncRunConfigSchema.extend({
   KUBECONFIG_CACHE_SECONDS: z.coerce.number().int().min(0).max(3600).default(300),
   /** A local Secrets Manager (tests); absent: AWS itself. */
   SECRETSMANAGER_ENDPOINT: z.url().optional(),
+  /** The sync queue (infra/queue.yml): where a run past SYNC_FAN_OUT_CLUSTERS sends its units; absent: they run in process. */
+  SYNC_QUEUE_URL: z.url().optional(),
+  /** A local SQS-compatible endpoint (tests); absent: AWS itself. */
+  SQS_ENDPOINT: z.url().optional(),
 });
 export type SyncConfig = z.infer<typeof syncConfigSchema>;
 
@@ -53,6 +71,8 @@ export function syncOptions(config: SyncRunConfig): SyncOptions {
     leaseMarginMs: config.SYNC_LEASE_MARGIN_SECONDS * 1000,
     writeConcurrency: config.SYNC_WRITE_CONCURRENCY,
     batchChunk: config.SYNC_BATCH_CHUNK,
+    fullResyncMs: config.SYNC_FULL_RESYNC_SECONDS * 1000,
+    fanOutClusters: config.SYNC_FAN_OUT_CLUSTERS,
     writeBack: {
       maxPatches: config.WRITE_BACK_MAX_PATCHES,
       concurrency: config.WRITE_BACK_CONCURRENCY,

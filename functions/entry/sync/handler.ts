@@ -16,6 +16,11 @@ import type { ManagementDeps } from '../../services/sync/management-sync.ts';
 import { syncConfigSchema, syncOptions, type SyncConfig } from './config.ts';
 import { cachingKubeconfigStore, SecretsManagerKubeconfigStore } from '../../adapters/kubeconfig/kubeconfig-store.ts';
 import { createSyncer, type OpenClusterSource, type SyncStore, type Syncer, type SyncSummary } from '../../services/sync/sync.ts';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { SqsWorkDispatcher } from '../../adapters/sqs/sqs-dispatcher.ts';
+import { InProcessDispatcher } from '../../adapters/work/in-process-dispatcher.ts';
+import type { WorkDispatcher } from '../../core/ports/work-dispatcher.ts';
+import { runWorkUnits } from '../../services/sync/cluster-worker.ts';
 
 /** The part of the Lambda context the handler uses: how long it may still run. */
 export interface InvocationContext {
@@ -59,6 +64,8 @@ export function makeHandler({ syncer, log, metrics }: HandlerDeps): SyncHandler 
         failed: summary.failed,
         busy: summary.busy,
         skipped: summary.skipped,
+        unchanged: summary.unchanged,
+        dispatched: summary.dispatched,
         unknown: summary.unknown,
         durationMs: summary.durationMs,
       });
@@ -95,11 +102,22 @@ function syncTable(config: Pick<SyncConfig, 'AWS_REGION' | 'DYNAMODB_ENDPOINT' |
   return new TableOperations(client, config.TABLE_NAME);
 }
 
-/** Builds the real handler from an environment: one store, one Secrets Manager client, one log, one metrics sink. */
-export function handlerFromEnvironment(
-  env: Record<string, string | undefined>,
-  overrides: { store?: SyncStore; openSource?: OpenClusterSource; management?: ManagementDeps; log?: Log; metrics?: MetricsSink } = {},
-): SyncHandler {
+export interface SyncOverrides {
+  store?: SyncStore;
+  openSource?: OpenClusterSource;
+  management?: ManagementDeps;
+  log?: Log;
+  metrics?: MetricsSink;
+  /** Where a run past SYNC_FAN_OUT_CLUSTERS hands its clusters; default: the sync queue (SYNC_QUEUE_URL), else in process. */
+  dispatcher?: WorkDispatcher;
+}
+
+/**
+ * Builds a syncer from an environment: one store, one Secrets Manager client, one log, one metrics sink; and
+ * its dispatcher: the SQS queue when SYNC_QUEUE_URL is set (AWS), else the in-process one, which runs the units
+ * through the same per-cluster handler as the syncWorker function (`runWorkUnits`).
+ */
+export function syncerFromEnvironment(env: Record<string, string | undefined>, overrides: SyncOverrides = {}): HandlerDeps & { config: SyncConfig } {
   const config = parseConfig(syncConfigSchema, env);
   const log = overrides.log ?? powertoolsLog(config.POWERTOOLS_SERVICE_NAME, config.LOG_LEVEL);
   const metrics =
@@ -122,10 +140,24 @@ export function handlerFromEnvironment(
     store: syncManagementStore(config),
     open: managementSourceOpener(kubeconfigStores, { pageSize: config.SYNC_PAGE_SIZE, callTimeoutMs: config.SYNC_CLUSTER_TIMEOUT_SECONDS * 1000 }),
   };
-  const syncer = createSyncer({
+  const dispatcher =
+    overrides.dispatcher ??
+    (config.SYNC_QUEUE_URL !== undefined
+      ? new SqsWorkDispatcher(
+          new SQSClient({ region: config.AWS_REGION, ...(config.SQS_ENDPOINT ? { endpoint: config.SQS_ENDPOINT } : {}) }),
+          config.SYNC_QUEUE_URL,
+        )
+      : new InProcessDispatcher(
+          async (units, signal) => {
+            await runWorkUnits(syncer, units, signal);
+          },
+          { batchSize: config.SYNC_WORKER_BATCH_SIZE, concurrency: config.SYNC_WORKER_CONCURRENCY },
+        ));
+  const syncer: Syncer = createSyncer({
     store,
     openSource,
     management,
+    dispatcher,
     log,
     metrics,
     now: () => new Date(),
@@ -133,7 +165,12 @@ export function handlerFromEnvironment(
     newRunId: () => randomUUID(),
     options: syncOptions(config),
   });
-  return makeHandler({ syncer, log, metrics });
+  return { syncer, log, metrics, config };
+}
+
+/** Builds the real scheduled handler from an environment. */
+export function handlerFromEnvironment(env: Record<string, string | undefined>, overrides: SyncOverrides = {}): SyncHandler {
+  return makeHandler(syncerFromEnvironment(env, overrides));
 }
 
 // Composition root: built once per container at cold start and reused by warm invocations. A bad

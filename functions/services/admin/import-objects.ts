@@ -1,5 +1,6 @@
 import { deriveRecords, mergeSources, sourcesFromState, type Derivation, type MirrorSources } from '../../core/mirror/derive.ts';
 import { planMirror, type MirrorPlan } from '../../core/mirror/plan.ts';
+import type { AdminStore } from '../../core/ports/admin-store.ts';
 import type { MirrorStore } from '../../core/ports/mirror-store.ts';
 import { applyMirrorPlan } from '../mirror/apply.ts';
 
@@ -26,12 +27,18 @@ const IMPORT_BATCH_CHUNK = 500;
  * sources of what the cluster already holds, so every dependent record is derived again; then planned and
  * applied exactly as sync does. Native tokens and revocations are never touched.
  */
-export async function importObjects(store: MirrorStore, clusterId: string, sources: MirrorSources, options: ImportOptions): Promise<ImportOutcome> {
+export async function importObjects(store: MirrorStore & Pick<AdminStore, 'bumpMirrorEpoch'>, clusterId: string, sources: MirrorSources, options: ImportOptions): Promise<ImportOutcome> {
   const current = await store.readClusterState(clusterId);
   const merged = options.prune ? sources : mergeSources(sourcesFromState(current), sources);
   const derivation = deriveRecords(clusterId, merged);
   const plan = planMirror(current, derivation.records, { prune: options.prune });
   if (options.dryRun) return { derivation, plan, conflicts: 0 };
-  const applied = await applyMirrorPlan(store, plan, { concurrency: IMPORT_CONCURRENCY, batchChunk: IMPORT_BATCH_CHUNK });
+  let applied;
+  try {
+    applied = await applyMirrorPlan(store, plan, { concurrency: IMPORT_CONCURRENCY, batchChunk: IMPORT_BATCH_CHUNK });
+  } finally {
+    // after the writes, even partial ones: the next sync reads the rows and plans instead of skipping
+    await store.bumpMirrorEpoch(clusterId);
+  }
   return { derivation, plan, conflicts: applied.conflicts };
 }

@@ -16,10 +16,24 @@ export interface Mirrored {
   tokens: ClusterAuthToken[];
   users: ClusterUserAttribute[];
   current: ClusterState;
+  /** Every listed object was valid and every token got its hash: the rows are exactly what the listing derives. */
+  complete: boolean;
+}
+
+/** A downstream cluster's two complete listings. */
+export interface Listed {
+  tokens: ClusterListing<ClusterAuthToken>;
+  users: ClusterListing<ClusterUserAttribute>;
+}
+
+/** Lists the cluster's ClusterAuthTokens and ClusterUserAttributes (complete listings or an error); writes nothing. */
+export async function listCluster(source: ClusterSource, signal: AbortSignal): Promise<Listed> {
+  const [tokens, users] = await Promise.all([source.listTokens({ signal }), source.listUserAttributes({ signal })]);
+  return { tokens, users };
 }
 
 /**
- * Lists, derives, plans and writes one cluster. A failure before the writes (listing, reading the rows,
+ * Derives, plans and writes one cluster from its listings. A failure before the writes (reading the rows,
  * reading Secrets) leaves every row as it was; one during the writes leaves what was written, each row
  * whole, and the next run converges from there.
  */
@@ -27,11 +41,11 @@ export async function mirrorCluster(
   store: MirrorStore,
   options: Pick<SyncOptions, 'writeConcurrency' | 'batchChunk'>,
   source: ClusterSource,
+  { tokens, users }: Listed,
   signal: AbortSignal,
   result: ClusterSyncResult,
 ): Promise<Mirrored> {
   const clusterId = source.clusterId;
-  const [tokens, users] = await Promise.all([source.listTokens({ signal }), source.listUserAttributes({ signal })]);
   result.objects = countListed(tokens) + countListed(users);
   const current = await store.readClusterState(clusterId);
   signal.throwIfAborted();
@@ -60,7 +74,8 @@ export async function mirrorCluster(
   const derivation = deriveRecords(clusterId, { tokens: tokenSources, users: userSources, secrets: secretReads.secrets });
   const plan = planMirror(current, derivation.records, { prune: true });
   await applyMirrorPlan(store, plan, { concurrency: options.writeConcurrency, batchChunk: options.batchChunk, signal }, result);
-  return { tokens: tokens.items, users: users.items, current };
+  const complete = result.rejected.length === 0 && derivation.tokensWithoutHash.length === 0;
+  return { tokens: tokens.items, users: users.items, current, complete };
 }
 
 /**

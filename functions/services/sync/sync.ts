@@ -1,8 +1,12 @@
 import pLimit from 'p-limit';
 import { describeError } from '../../core/errors.ts';
-import { ClusterSourceError, type ClusterSource } from '../../core/ports/cluster-source.ts';
-import { sourceOf, type ClusterRecord, type LastSync, type SyncLease } from '../../core/records.ts';
+import { ClusterSourceError } from '../../core/ports/cluster-source.ts';
+import type { ClusterWorkUnit, WorkDispatcher } from '../../core/ports/work-dispatcher.ts';
+import { sourceOf, type ClusterRecord, type LastSync, type MirrorFingerprint, type SyncLease } from '../../core/records.ts';
+import { isUnchanged } from '../../core/mirror/fingerprint.ts';
 import { mirrorCluster } from './downstream-mirror.ts';
+import { readCluster, type Prepared } from './cluster-reads.ts';
+import { reportCluster } from './reporting.ts';
 import {
   failClosed,
   mirrorFromManagement,
@@ -27,8 +31,6 @@ export type {
   WriteBackResult,
 } from './types.ts';
 
-const LOGGED_REJECTED_NAMES = 20;
-
 /**
  * The sync service: mirrors every registered cluster's Rancher objects into the table (upsert what
  * changed, delete what is gone — only after complete listings), then writes usage back to the cluster.
@@ -49,17 +51,40 @@ export function createSyncer(deps: SyncDeps) {
     if (unknown.length > 0) log.warn('unknown clusters requested', { clusters: unknown });
 
     const runSignal = request.signal ?? new AbortController().signal;
-    // one read of Rancher per run, for every `rancher` cluster (and as a second ACE signal for downstream ones)
-    const wantsManagement = selected.some((cluster) => sourceOf(cluster) === 'rancher') || (deps.management !== undefined && selected.length > 0);
+    const dispatchedUnits = request.units ? new Map(request.units.map((unit) => [unit.clusterId, unit])) : undefined;
+    // one read of Rancher per run, for every `rancher` cluster (and as a second ACE signal for downstream ones);
+    // a worker running dispatched units does not read Rancher: the scheduler's reading travels in each unit
+    const wantsManagement =
+      dispatchedUnits === undefined &&
+      (selected.some((cluster) => sourceOf(cluster) === 'rancher') || (deps.management !== undefined && selected.length > 0));
     const reading: ManagementReading = wantsManagement
       ? await readManagement(deps.management, runSignal)
-      : { ok: false, registered: false, error: 'not read' };
+      : { ok: false, registered: false, error: dispatchedUnits ? 'a dispatched unit does not read the management cluster' : 'not read' };
+
+    // Past the threshold a scheduled run of the whole fleet hands each downstream cluster to the dispatcher
+    // (docs/deploy.md, "Fan-out"); `rancher` clusters stay here: they share this run's one reading of Rancher.
+    const fanOut =
+      deps.dispatcher !== undefined &&
+      options.fanOutClusters > 0 &&
+      wanted === undefined &&
+      dispatchedUnits === undefined &&
+      selected.filter((cluster) => sourceOf(cluster) !== 'rancher').length > options.fanOutClusters;
+    const inline = fanOut ? selected.filter((cluster) => sourceOf(cluster) === 'rancher') : selected;
+    const handedOver = fanOut ? selected.filter((cluster) => sourceOf(cluster) !== 'rancher') : [];
+
     const limit = pLimit(options.concurrency);
     // syncCluster never rejects: each cluster's failure is its own result
-    const clusters = await Promise.all(
-      selected.map((cluster) => limit(() => (runSignal.aborted ? skipped(cluster.clusterId) : syncCluster(cluster, runId, runSignal, reading)))),
+    const running = Promise.all(
+      inline.map((cluster) =>
+        limit(() =>
+          runSignal.aborted ? skipped(cluster.clusterId) : syncCluster(cluster, runId, runSignal, reading, dispatchedUnits?.get(cluster.clusterId)?.aceOffInRancher === true),
+        ),
+      ),
     );
-    for (const [index, result] of clusters.entries()) report(result, selected[index] as ClusterRecord);
+    const notDispatched = handedOver.length > 0 ? await dispatch(handedOver, runId, reading, runSignal) : [];
+    const clusters = [...(await running), ...notDispatched];
+    const byId = new Map(selected.map((cluster) => [cluster.clusterId, cluster]));
+    for (const result of clusters) reportCluster(result, byId.get(result.clusterId) as ClusterRecord, deps);
 
     const count = (outcome: ClusterSyncResult['outcome']) => clusters.filter((result) => result.outcome === outcome).length;
     return {
@@ -72,6 +97,8 @@ export function createSyncer(deps: SyncDeps) {
       failed: count('failed'),
       busy: count('busy'),
       skipped: count('skipped'),
+      unchanged: clusters.filter((result) => result.unchanged === true).length,
+      dispatched: handedOver.length - notDispatched.length,
       ...(reading.ok
         ? { management: { mode: reading.stats.mode, requests: reading.stats.requests, objects: reading.stats.objects, relisted: reading.stats.relisted } }
         : reading.registered
@@ -80,10 +107,77 @@ export function createSyncer(deps: SyncDeps) {
     };
   }
 
-  async function syncCluster(cluster: ClusterRecord, runId: string, runSignal: AbortSignal, reading: ManagementReading): Promise<ClusterSyncResult> {
+  /**
+   * Hands the clusters to the dispatcher, one unit each; returns a failed result for each unit it could not
+   * hand over (the next tick syncs it). Never throws.
+   */
+  async function dispatch(clusters: ClusterRecord[], runId: string, reading: ManagementReading, signal: AbortSignal): Promise<ClusterSyncResult[]> {
+    const units: ClusterWorkUnit[] = clusters.map((cluster) => {
+      const inRancher = reading.ok ? reading.state.snapshot.clusters.find((candidate) => candidate.name === cluster.clusterId) : undefined;
+      return { clusterId: cluster.clusterId, runId, ...(inRancher?.aceEnabled === false ? { aceOffInRancher: true } : {}) };
+    });
+    let failed: { clusterId: string; error: string }[];
+    try {
+      const outcome = await (deps.dispatcher as WorkDispatcher).dispatch(units, { signal });
+      failed = outcome.failed;
+      log.info('clusters dispatched', { runId, dispatched: outcome.dispatched, failed: outcome.failed.length });
+    } catch (error) {
+      failed = units.map((unit) => ({ clusterId: unit.clusterId, error: describeError(error) }));
+    }
+    return failed.map((entry) => ({ ...emptyResult(entry.clusterId), error: `not dispatched: ${entry.error}` }));
+  }
+
+  async function syncCluster(
+    cluster: ClusterRecord,
+    runId: string,
+    runSignal: AbortSignal,
+    reading: ManagementReading,
+    aceOffInRancher: boolean,
+  ): Promise<ClusterSyncResult> {
     const clusterId = cluster.clusterId;
     const started = deps.elapsed();
     const startedAt = deps.now();
+    const timeout = new AbortController();
+    const timer = setTimeout(() => timeout.abort(new SyncTimeoutError(clusterId, options.clusterTimeoutMs)), options.clusterTimeoutMs);
+    const signal = AbortSignal.any([runSignal, timeout.signal]);
+    const result = emptyResult(clusterId);
+    try {
+      // Reads only, before the lease: a cluster whose inputs match its stored fingerprint costs no table
+      // read and no write at all (docs/architecture.md, "The no-change resync").
+      let prepared: Prepared | undefined;
+      let prepareError: unknown;
+      try {
+        prepared = await readCluster(cluster, reading, deps.openSource, signal, aceOffInRancher);
+      } catch (error) {
+        prepareError = error;
+      }
+      const fingerprint = prepared?.digest === undefined ? undefined : { digest: prepared.digest, epoch: cluster.mirrorEpoch ?? 0, at: startedAt.toISOString() };
+      if (fingerprint && isUnchanged(cluster.mirrorFingerprint, fingerprint.digest, fingerprint.epoch, startedAt.getTime(), options.fullResyncMs)) {
+        result.outcome = 'ok';
+        result.unchanged = true;
+        result.objects = prepared?.objects ?? 0;
+        result.durationMs = Math.round(deps.elapsed() - started);
+        return result;
+      }
+      return await mirrorUnderLease(cluster, runId, startedAt, started, signal, reading, result, prepared, prepareError, fingerprint);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async function mirrorUnderLease(
+    cluster: ClusterRecord,
+    runId: string,
+    startedAt: Date,
+    started: number,
+    signal: AbortSignal,
+    reading: ManagementReading,
+    result: ClusterSyncResult,
+    prepared: Prepared | undefined,
+    prepareError: unknown,
+    fingerprint: MirrorFingerprint | undefined,
+  ): Promise<ClusterSyncResult> {
+    const clusterId = cluster.clusterId;
     const lease: SyncLease = { owner: runId, expiresAtMs: startedAt.getTime() + options.clusterTimeoutMs + options.leaseMarginMs };
     try {
       if (!(await store.acquireSyncLease(clusterId, lease, startedAt.getTime()))) return { ...emptyResult(clusterId), outcome: 'busy' };
@@ -91,29 +185,29 @@ export function createSyncer(deps: SyncDeps) {
       return { ...emptyResult(clusterId), error: describeFailure(error), durationMs: Math.round(deps.elapsed() - started) };
     }
 
-    const timeout = new AbortController();
-    const timer = setTimeout(() => timeout.abort(new SyncTimeoutError(clusterId, options.clusterTimeoutMs)), options.clusterTimeoutMs);
-    const signal = AbortSignal.any([runSignal, timeout.signal]);
-    const result = emptyResult(clusterId);
     const apply = { concurrency: options.writeConcurrency, batchChunk: options.batchChunk, signal };
+    let complete = false;
     try {
+      if (prepareError !== undefined) throw prepareError;
       if (sourceOf(cluster) === 'rancher') {
         const current = await mirrorFromManagement(store, cluster, reading, apply, result);
         result.outcome = 'ok';
+        complete = result.conflicts === 0;
         const back = await writeBackToRancher(reading, cluster, current, options.writeBack, deps.now(), signal);
         result.writeBack = { ...result.writeBack, lastUsedPatched: back.lastUsedPatched, deferred: back.deferred, failed: back.failed, forbidden: back.forbidden ? ['tokens'] : [] };
       } else {
-        const source = await deps.openSource(cluster, signal);
-        await failClosedIfAceOff(source, cluster, reading, apply, result);
-        const mirrored = await mirrorCluster(store, options, source, signal, result);
+        const downstream = prepared?.downstream;
+        if (downstream === undefined) throw new Error(`cluster ${clusterId}: no listing`);
+        if (downstream.aceOff !== undefined) await failClosedAceOff(cluster, downstream.aceOff, apply, result);
+        const mirrored = await mirrorCluster(store, options, downstream.source, downstream.listed, signal, result);
         result.outcome = 'ok';
-        result.writeBack = await writeBack(source, mirrored, options.writeBack, deps.now(), signal);
+        complete = mirrored.complete && result.conflicts === 0;
+        result.writeBack = await writeBack(downstream.source, mirrored, options.writeBack, deps.now(), signal);
       }
     } catch (error) {
       result.outcome = 'failed';
       result.error = describeFailure(error, signal);
     } finally {
-      clearTimeout(timer);
       result.durationMs = Math.round(deps.elapsed() - started);
     }
 
@@ -128,8 +222,10 @@ export function createSyncer(deps: SyncDeps) {
       ...(result.rejected.length > 0 ? { rejected: result.rejected.length } : {}),
       ...(result.skipped.length > 0 ? { skipped: result.skipped.length } : {}),
     };
+    // only a complete, clean apply lets a later run skip; anything else removes the stored fingerprint
+    const keep = result.outcome === 'ok' && complete && options.fullResyncMs > 0 ? fingerprint : undefined;
     try {
-      if (!(await store.finishSync(clusterId, runId, lastSync))) {
+      if (!(await store.finishSync(clusterId, runId, lastSync, keep))) {
         log.warn('sync lease lost before the outcome was recorded', { clusterId, durationMs: result.durationMs });
       }
     } catch (error) {
@@ -138,67 +234,19 @@ export function createSyncer(deps: SyncDeps) {
     return result;
   }
 
-  /**
-   * A downstream cluster whose ACE Rancher switched off (its kube-api-auth DaemonSet is gone, or Rancher's
-   * cluster object says so) has objects Rancher no longer updates: its Rancher tokens stop being served
-   * (`failClosed`) and the sync fails with the reason, until ACE is back or its source is switched.
-   */
-  async function failClosedIfAceOff(
-    source: ClusterSource,
+  /** Stops serving the cluster's Rancher tokens (`failClosed`) and fails its sync with the reason, until ACE is back or its source is switched. */
+  async function failClosedAceOff(
     cluster: ClusterRecord,
-    reading: ManagementReading,
+    why: string,
     apply: { concurrency: number; batchChunk: number; signal: AbortSignal },
     result: ClusterSyncResult,
   ): Promise<void> {
     const clusterId = cluster.clusterId;
-    const inRancher = reading.ok ? reading.state.snapshot.clusters.find((candidate) => candidate.name === clusterId) : undefined;
-    const why =
-      (await source.readAceState({ signal: apply.signal })) === 'off'
-        ? 'the kube-api-auth DaemonSet is gone from cattle-system'
-        : inRancher?.aceEnabled === false
-          ? "Rancher's cluster object has localClusterAuthEndpoint.enabled false"
-          : undefined;
-    if (why === undefined) return;
     await failClosed(store, clusterId, apply, result);
     throw new NotServedError(
       `cluster ${clusterId}: ACE is off in Rancher (${why}), so Rancher no longer updates the tokens in cattle-system; ` +
         `its Rancher tokens are no longer served. Turn ACE back on, or switch the cluster to the management source (docs/rancher.md)`,
     );
-  }
-
-  function report(result: ClusterSyncResult, cluster: ClusterRecord): void {
-    const dimensions = { ClusterId: result.clusterId };
-    const nowMs = deps.now().getTime();
-    const lastSuccess = result.outcome === 'ok' ? nowMs - result.durationMs : Date.parse(cluster.lastSuccessfulSyncAt ?? cluster.createdAt);
-    if (!Number.isNaN(lastSuccess)) metrics.seconds('SyncAgeSeconds', Math.max(0, Math.round((nowMs - lastSuccess) / 1000)), dimensions);
-    const attributes = {
-      clusterId: result.clusterId,
-      outcome: result.outcome,
-      objects: result.objects,
-      writes: result.writes,
-      deletes: result.deletes,
-      conflicts: result.conflicts,
-      secretReads: result.secretReads,
-      durationMs: result.durationMs,
-      rejectedCount: result.rejected.length,
-      rejected: result.rejected.slice(0, LOGGED_REJECTED_NAMES),
-      skippedCount: result.skipped.length,
-      skipped: result.skipped.slice(0, LOGGED_REJECTED_NAMES),
-      ...(result.warnings.length > 0 ? { warnings: result.warnings } : {}),
-      writeBack: result.writeBack,
-      ...(result.error ? { error: result.error } : {}),
-    };
-    if (result.outcome === 'busy' || result.outcome === 'skipped') {
-      log.info(result.outcome === 'busy' ? 'cluster sync skipped: another sync holds it' : 'cluster sync skipped: run deadline', attributes);
-      return;
-    }
-    metrics.count('SyncObjects', result.objects, dimensions);
-    metrics.count('SyncWrites', result.writes, dimensions);
-    metrics.count('SyncDeletes', result.deletes, dimensions);
-    metrics.milliseconds('SyncDurationMs', result.durationMs, dimensions);
-    metrics.count('SyncFailures', result.outcome === 'failed' ? 1 : 0, dimensions);
-    if (result.outcome === 'failed') log.warn('cluster sync failed', attributes);
-    else log.info('cluster synced', attributes);
   }
 
   return { syncAll };

@@ -1,4 +1,5 @@
 import type { ClusterSource } from '../../core/ports/cluster-source.ts';
+import type { ClusterWorkUnit, WorkDispatcher } from '../../core/ports/work-dispatcher.ts';
 import type { SyncStore } from '../../core/ports/mirror-store.ts';
 import type { Log, MetricsSink } from '../../core/ports/telemetry.ts';
 import type { ClusterRecord } from '../../core/records.ts';
@@ -31,6 +32,16 @@ export interface SyncOptions {
   /** Rows per unconditional batch-write call to the store, checked against the deadline in between. */
   batchChunk: number;
   writeBack: WriteBackOptions;
+  /**
+   * How old a stored mirror fingerprint may be and still let an unchanged cluster skip reading its rows; past
+   * it the run reads and plans in full (recreating rows the table's TTL removed, and writing usage back). 0: never skip.
+   */
+  fullResyncMs: number;
+  /**
+   * A scheduled run of the whole fleet with more downstream clusters than this hands them to the
+   * dispatcher, one unit each, instead of syncing them itself (docs/deploy.md, "Fan-out"). 0: never.
+   */
+  fanOutClusters: number;
 }
 
 export interface SyncDeps {
@@ -46,6 +57,8 @@ export interface SyncDeps {
   options: SyncOptions;
   /** Rancher's management cluster, for clusters whose source is `rancher` (docs/rancher.md). */
   management?: ManagementDeps;
+  /** Where a run past `fanOutClusters` hands its clusters; absent: every run syncs its clusters itself. */
+  dispatcher?: WorkDispatcher;
 }
 
 /** What write-back patches: downstream ClusterAuthTokens and ClusterUserAttributes, or Rancher's own tokens (v3 and ext). */
@@ -82,6 +95,8 @@ export interface ClusterSyncResult {
   /** Safe to log and store: names the cause, never a token, secret, hash or kubeconfig. */
   error?: string;
   writeBack: WriteBackResult;
+  /** The listing matched the stored fingerprint: the cluster's rows were not read and nothing was written. */
+  unchanged?: boolean;
 }
 
 export interface SyncSummary {
@@ -95,6 +110,10 @@ export interface SyncSummary {
   failed: number;
   busy: number;
   skipped: number;
+  /** Clusters whose listing matched their fingerprint (counted in `ok` too). */
+  unchanged: number;
+  /** Clusters handed to the dispatcher (their results are the workers'); not in `clusters`. */
+  dispatched: number;
   /** How the run read Rancher's management cluster, when it did. */
   management?: { mode: string; requests: number; objects: number; relisted: string[]; error?: string };
 }
@@ -104,6 +123,8 @@ export interface SyncRequest {
   clusterIds?: readonly string[];
   /** The run's own deadline (e.g. the Lambda's remaining time): clusters not started by then are skipped. */
   signal?: AbortSignal;
+  /** A worker's run of dispatched units (their clusters are `clusterIds`): never fans out, never reads Rancher. */
+  units?: readonly ClusterWorkUnit[];
 }
 
 /** A cluster's result before anything happened (failed until it succeeds). */

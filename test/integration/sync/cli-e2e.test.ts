@@ -111,6 +111,20 @@ describe('register a cluster, sync, review (local mode)', () => {
     expect(reply.status).toMatchObject({ authenticated: false, error: 'token disabled' });
   });
 
+  it('past SYNC_FAN_OUT_CLUSTERS hands the clusters to the in-process dispatcher and still shows each one\'s result', async () => {
+    const added = await runCli(['clusters', 'add', 'c-e2e-two', '--kubeconfig', kubeconfigFile, '--context', 'tokengate-sync'], { env });
+    expect(added.code).toBe(0);
+    const synced = await runCli(['sync', '-o', 'json'], { env: { ...env, SYNC_FAN_OUT_CLUSTERS: '1' } });
+    expect(synced.code).toBe(0);
+    const summary = JSON.parse(synced.stdout) as { dispatched: number; ok: number; clusters: { clusterId: string; outcome: string }[] };
+    expect(summary.dispatched).toBe(2);
+    expect(summary.clusters.map((result) => [result.clusterId, result.outcome]).sort()).toEqual([
+      ['c-e2e', 'ok'],
+      ['c-e2e-two', 'ok'],
+    ]);
+    expect((await stack.store.readClusterState('c-e2e-two')).tokens.map((token) => token.name)).toEqual(['kubeconfig-u-e2e01']);
+  });
+
   it('reports an unreachable cluster, keeps its rows, and exits 1', async () => {
     await server.close();
     const synced = await runCli(['sync', 'c-e2e', '--timeout', '5s'], { env });

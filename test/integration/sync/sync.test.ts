@@ -155,23 +155,24 @@ describe('sync over real sockets', () => {
     expect((await reviewAt(cluster('c-int-b'), `${tokenName(2999)}:${SECRET_D}`)).status.authenticated).toBe(false);
   });
 
-  it('writes nothing and reads no Secret on a second sync of unchanged clusters', async () => {
+  it('reads no row, writes nothing and reads no Secret on a second sync of unchanged clusters', async () => {
     table.calls.length = 0;
     for (const entry of clusters) entry.server.resetLog();
 
     const summary = await syncer().syncAll();
 
-    expect(summary.clusters.map((result) => [result.outcome, result.writes, result.deletes, result.secretReads])).toEqual([
-      ['ok', 0, 0, 0],
-      ['ok', 0, 0, 0],
-      ['ok', 0, 0, 0],
+    expect(summary.clusters.map((result) => [result.outcome, result.unchanged, result.writes, result.deletes, result.secretReads])).toEqual([
+      ['ok', true, 0, 0, 0],
+      ['ok', true, 0, 0, 0],
+      ['ok', true, 0, 0, 0],
     ]);
     for (const entry of clusters) {
       expect(table.writes(partitionOf(entry.id))).toEqual([]);
       expect(entry.server.countRequests({ resource: 'secrets' })).toBe(0);
     }
-    // only the lease and the outcome on each registry row
-    expect(table.writes()).toHaveLength(6);
+    // the listings matched the stored fingerprints: no lease, no outcome, and only the registry was queried
+    expect(table.writes()).toHaveLength(0);
+    expect(table.calls.map((call) => call.command)).toEqual(['QueryCommand']);
   });
 
   it('refuses, after the next sync, tokens disabled, deleted or expired in the cluster, and users disabled there', async () => {
@@ -314,7 +315,8 @@ describe('sync over real sockets', () => {
     const usedAt = new Date(Date.now() - 10 * 60_000);
     for (let index = 400; index < 430; index += 1) await table.reviews.recordUse('c-int-a', tokenName(index), usedAt, usedAt);
     a.server.resetLog();
-    const capped = { writeBack: { ...DEFAULT_SYNC_OPTIONS.writeBack, maxPatches: 20, concurrency: 4 } };
+    // write-back rides on full reconciles: an unchanged cluster skips it until its fingerprint ages out
+    const capped = { fullResyncMs: 0, writeBack: { ...DEFAULT_SYNC_OPTIONS.writeBack, maxPatches: 20, concurrency: 4 } };
 
     const first = await syncer(capped).syncAll({ clusterIds: ['c-int-a'] });
 
@@ -352,7 +354,9 @@ describe('sync over real sockets', () => {
     await table.reviews.recordUse('c-int-c', tokenName(205), new Date(), new Date());
     c.server.resetLog();
 
-    const summary = await syncer({ writeBack: { ...DEFAULT_SYNC_OPTIONS.writeBack, refreshDebounceSeconds: 600 } }).syncAll({ clusterIds: ['c-int-c'] });
+    const summary = await syncer({ fullResyncMs: 0, writeBack: { ...DEFAULT_SYNC_OPTIONS.writeBack, refreshDebounceSeconds: 600 } }).syncAll({
+      clusterIds: ['c-int-c'],
+    });
 
     expect(summary.clusters[0]?.writeBack.needsRefreshPatched).toBe(1);
     expect(c.server.patches.filter((patch) => patch.resource === 'clusteruserattributes')).toEqual([

@@ -2,7 +2,9 @@ import { z } from 'zod';
 import { noMetrics, silentLog } from '../../../core/ports/telemetry.ts';
 import { clusterSourceOpener } from '../../../adapters/kubernetes/cluster-opener.ts';
 import { managementSourceOpener } from '../../../adapters/kubernetes/management-opener.ts';
-import { createSyncer, type ClusterSyncResult } from '../../../services/sync/sync.ts';
+import { createSyncer, type ClusterSyncResult, type Syncer, type SyncSummary } from '../../../services/sync/sync.ts';
+import { runWorkUnits, withWorkerResults } from '../../../services/sync/cluster-worker.ts';
+import { InProcessDispatcher } from '../../../adapters/work/in-process-dispatcher.ts';
 import { parseConfig } from '../../config.ts';
 import { DEFAULT_SYNC_OPTIONS, syncOptions, syncRunConfigSchema } from '../../sync/config.ts';
 import { KUBECONFIG_OPTIONS, prepareKubeconfig, readableKubeconfigStores } from '../lib/cluster-access.ts';
@@ -55,7 +57,16 @@ export const syncCommand: Command = {
     const location = tableLocation(input, io.env);
 
     return withTable(location, async ({ store, management }) => {
-      const syncer = createSyncer({
+      // past SYNC_FAN_OUT_CLUSTERS the run hands its clusters out, here in process, through the syncWorker's handler
+      const fromWorkers: SyncSummary[] = [];
+      const dispatcher = new InProcessDispatcher(
+        async (units, signal) => {
+          fromWorkers.push((await runWorkUnits(syncer, units, signal)).summary);
+        },
+        { batchSize: settings.SYNC_WORKER_BATCH_SIZE, concurrency: settings.SYNC_WORKER_CONCURRENCY },
+      );
+      const syncer: Syncer = createSyncer({
+        dispatcher,
         store,
         openSource: clusterSourceOpener(readableKubeconfigStores(io, location), { callTimeoutMs: timeoutMs }),
         management: { store: management, open: managementSourceOpener(readableKubeconfigStores(io, location), { callTimeoutMs: timeoutMs }) },
@@ -68,7 +79,7 @@ export const syncCommand: Command = {
       });
       const stop = new AbortController();
       void io.untilStopped().then(() => stop.abort());
-      const summary = await syncer.syncAll({ clusterIds, signal: stop.signal });
+      const summary = withWorkerResults(await syncer.syncAll({ clusterIds, signal: stop.signal }), fromWorkers);
 
       // json and yaml: the whole run (its id, start and totals), as the Lambda returns it
       if (format === 'json') io.stdout(formatJson(summary));

@@ -1,6 +1,7 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { partitionOf } from '../../../../functions/adapters/dynamodb/rows.ts';
 import { reviewToken } from '../../../../functions/services/review-token.ts';
+import { importObjects } from '../../../../functions/services/admin/import-objects.ts';
 import { ClusterUnreachableError } from '../../../../functions/core/ports/cluster-source.ts';
 import { DEFAULT_SYNC_OPTIONS } from '../../../../functions/entry/sync/config.ts';
 import { createSyncer, type SyncOptions, type SyncStore } from '../../../../functions/services/sync/sync.ts';
@@ -103,7 +104,10 @@ describe('first sync', () => {
 });
 
 describe('a second sync of an unchanged cluster', () => {
-  it('writes no mirrored row and reads no Secret', async () => {
+  const queriesOf = (partition: string) =>
+    table.calls.filter((call) => call.command === 'QueryCommand' && (call.input.ExpressionAttributeValues as Record<string, unknown>)[':pk'] === partition);
+
+  it('reads none of its rows, writes nothing (no lease, no outcome) and reads no Secret', async () => {
     const source = await standardCluster();
     await syncer().syncAll();
     table.calls.length = 0;
@@ -111,10 +115,83 @@ describe('a second sync of an unchanged cluster', () => {
 
     const summary = await syncer().syncAll();
 
-    expect(summary.clusters[0]).toMatchObject({ outcome: 'ok', writes: 0, deletes: 0, secretReads: 0 });
-    expect(table.writes(partitionOf('c-one'))).toEqual([]);
+    expect(summary.clusters[0]).toMatchObject({ outcome: 'ok', unchanged: true, objects: 5, writes: 0, deletes: 0, secretReads: 0 });
+    expect(summary).toMatchObject({ ok: 1, unchanged: 1 });
+    expect(queriesOf(partitionOf('c-one'))).toEqual([]);
+    expect(table.writes()).toEqual([]);
     expect(source.secretNamesRead).toEqual([]);
-    // what it does write: the lease, then the outcome with the lease's release, on the registry row
+    expect(log.lines.some((line) => line.message === 'cluster unchanged: table not read')).toBe(true);
+  });
+
+  it('reads and plans in full once its fingerprint is older than the full-resync age', async () => {
+    await standardCluster();
+    await syncer({ fullResyncMs: 60_000 }).syncAll();
+    clock = new Date(clock.getTime() + 60_000);
+    table.calls.length = 0;
+
+    const summary = await syncer({ fullResyncMs: 60_000 }).syncAll();
+
+    expect(summary.clusters[0]?.unchanged).toBeUndefined();
+    expect(queriesOf(partitionOf('c-one'))).toHaveLength(1);
+    expect(table.writes(partitionOf('c-one'))).toEqual([]);
+  });
+
+  it('reads its rows again after any object changed, even one whose change derives nothing new', async () => {
+    const source = await standardCluster();
+    await syncer().syncAll();
+    (source.users.get('u-bob') as { lastRefresh: string }).lastRefresh = '2026-11-26T11:00:00Z';
+    table.calls.length = 0;
+
+    const summary = await syncer().syncAll();
+
+    expect(summary.clusters[0]?.unchanged).toBeUndefined();
+    expect(queriesOf(partitionOf('c-one'))).toHaveLength(1);
+  });
+
+  it('reads its rows again after an import or a revoke wrote them outside sync, and honours the revoke', async () => {
+    await standardCluster();
+    await syncer().syncAll();
+    // an import of a token the cluster does not have: the next sync must plan, and prune it
+    await importObjects(table.store, 'c-one', { tokens: [cat({ name: 'token-imported', userName: 'u-bob', hash: HASH_C })], users: [], secrets: [] }, { prune: false, dryRun: false });
+    expect(await decide('c-one', `token-imported:${SECRET_C}`)).toMatchObject({ outcome: 'accepted' });
+    table.calls.length = 0;
+    expect((await syncer().syncAll()).clusters[0]?.unchanged).toBeUndefined();
+    expect(queriesOf(partitionOf('c-one'))).toHaveLength(1);
+    expect(await decide('c-one', `token-imported:${SECRET_C}`)).toMatchObject({ outcome: 'refused' });
+    // the next one skips again
+    expect((await syncer().syncAll()).clusters[0]?.unchanged).toBe(true);
+
+    await table.store.revokeToken('c-one', 'token-bob', clock);
+    const afterRevoke = await syncer().syncAll();
+    expect(afterRevoke.clusters[0]?.unchanged).toBeUndefined();
+    expect(await decide('c-one', `token-bob:${SECRET_C}`)).toMatchObject({ outcome: 'refused', reason: 'token-revoked' });
+  });
+
+  it('never skips after a run that left something unresolved (a rejected object, a token without its Secret)', async () => {
+    const source = await standardCluster();
+    source.rejectedUsers = [{ name: 'u-broken', problems: ['spec: bad'] }];
+    await syncer().syncAll();
+    expect((await syncer().syncAll()).clusters[0]?.unchanged).toBeUndefined();
+    expect((await table.store.readCluster('c-one'))?.mirrorFingerprint).toBeUndefined();
+
+    source.rejectedUsers = [];
+    source.addToken(cat({ name: 'token-nosecret', userName: 'u-bob', hash: '' }));
+    await syncer().syncAll();
+    expect((await syncer().syncAll()).clusters[0]?.unchanged).toBeUndefined();
+    source.secrets.set('token-nosecret', HASH_C);
+    await syncer().syncAll();
+    expect(await decide('c-one', `token-nosecret:${SECRET_C}`)).toMatchObject({ outcome: 'accepted' });
+    expect((await syncer().syncAll()).clusters[0]?.unchanged).toBe(true);
+  });
+
+  it('with a full-resync age of 0 reads its rows every run, under the lease, as before', async () => {
+    await standardCluster();
+    await syncer({ fullResyncMs: 0 }).syncAll();
+    table.calls.length = 0;
+
+    await syncer({ fullResyncMs: 0 }).syncAll();
+
+    expect(queriesOf(partitionOf('c-one'))).toHaveLength(1);
     expect(table.writes().map((call) => call.command)).toEqual(['UpdateItemCommand', 'UpdateItemCommand']);
   });
 });

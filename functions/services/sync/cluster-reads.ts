@@ -1,0 +1,76 @@
+import { deriveRecords } from '../../core/mirror/derive.ts';
+import { downstreamFingerprint, managementFingerprint } from '../../core/mirror/fingerprint.ts';
+import { deriveClusterSources } from '../../core/mirror/management-derivation.ts';
+import type { ClusterSource } from '../../core/ports/cluster-source.ts';
+import { sourceOf, type ClusterRecord } from '../../core/records.ts';
+import { listCluster, type Listed } from './downstream-mirror.ts';
+import type { ManagementReading } from './management-sync.ts';
+import type { OpenClusterSource } from './types.ts';
+
+/**
+ * The reads a cluster's sync starts with, before its lease and before any write: what a no-change resync
+ * compares with the stored fingerprint (docs/architecture.md, "The no-change resync").
+ */
+
+/** What they found, and its fingerprint (absent: the cluster cannot skip). */
+export interface Prepared {
+  digest?: string;
+  objects: number;
+  downstream?: { source: ClusterSource; listed: Listed; aceOff?: string };
+}
+
+/**
+ * A `rancher` cluster: the records the run's reading derives for it, fingerprinted (no digest when Rancher
+ * was not read or does not know the cluster: the full path fails it, closed). A downstream cluster: opened,
+ * its ACE checked, listed completely, fingerprinted when every object was valid and ACE is on.
+ */
+export async function readCluster(
+  cluster: ClusterRecord,
+  reading: ManagementReading,
+  openSource: OpenClusterSource,
+  signal: AbortSignal,
+  aceOffInRancher: boolean,
+): Promise<Prepared> {
+  if (sourceOf(cluster) === 'rancher') {
+    if (!reading.ok) return { objects: 0 };
+    const known = reading.state.snapshot.clusters.some((candidate) => candidate.name === cluster.clusterId);
+    if (!known) return { objects: 0 };
+    const policy = { acceptUnscopedTokens: cluster.acceptUnscopedTokens ?? false };
+    const derived = deriveClusterSources(cluster.clusterId, reading.state.snapshot, policy);
+    const desired = deriveRecords(cluster.clusterId, derived.sources).records;
+    const skippedTokens = derived.skipped.map((token) => `${token.name}: ${token.reason}`);
+    return {
+      digest: managementFingerprint(desired, skippedTokens, policy),
+      objects: derived.sources.tokens.length + derived.skipped.length + derived.sources.users.length,
+    };
+  }
+  const source = await openSource(cluster, signal);
+  const aceOff = await aceOffReason(source, cluster, reading, signal, aceOffInRancher);
+  const listed = await listCluster(source, signal);
+  const clean = aceOff === undefined && listed.tokens.rejected.length === 0 && listed.users.rejected.length === 0;
+  return {
+    ...(clean ? { digest: downstreamFingerprint(listed.tokens.items, listed.users.items) } : {}),
+    objects: listed.tokens.items.length + listed.tokens.rejected.length + listed.users.items.length + listed.users.rejected.length,
+    downstream: { source, listed, ...(aceOff !== undefined ? { aceOff } : {}) },
+  };
+}
+
+/**
+ * Why a downstream cluster's ACE is off in Rancher (its kube-api-auth DaemonSet is gone, or Rancher's
+ * cluster object says so), or undefined while it is on. Its objects are then ones Rancher no longer
+ * updates: its Rancher tokens stop being served (`failClosedAceOff`).
+ */
+export async function aceOffReason(
+  source: ClusterSource,
+  cluster: ClusterRecord,
+  reading: ManagementReading,
+  signal: AbortSignal,
+  aceOffInRancher: boolean,
+): Promise<string | undefined> {
+  const inRancher = reading.ok ? reading.state.snapshot.clusters.find((candidate) => candidate.name === cluster.clusterId) : undefined;
+  return (await source.readAceState({ signal })) === 'off'
+    ? 'the kube-api-auth DaemonSet is gone from cattle-system'
+    : inRancher?.aceEnabled === false || aceOffInRancher
+      ? "Rancher's cluster object has localClusterAuthEndpoint.enabled false"
+      : undefined;
+}
