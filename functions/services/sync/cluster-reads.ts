@@ -4,7 +4,7 @@ import { deriveClusterSources } from '../../core/mirror/management-derivation.ts
 import type { ClusterSource } from '../../core/ports/cluster-source.ts';
 import { sourceOf, type ClusterRecord } from '../../core/records.ts';
 import { listCluster, type Listed } from './downstream-mirror.ts';
-import type { ManagementReading } from './management-sync.ts';
+import { aceOnWarning, skippedReasons, type ManagementReading } from './management-sync.ts';
 import type { OpenClusterSource } from './types.ts';
 
 /**
@@ -17,6 +17,8 @@ export interface Prepared {
   digest?: string;
   objects: number;
   downstream?: { source: ClusterSource; listed: Listed; aceOff?: string };
+  /** `rancher` source: what the report says of this cluster on every run, also one that skips. */
+  report?: { skipped: string[]; warnings: string[] };
 }
 
 /**
@@ -33,8 +35,8 @@ export async function readCluster(
 ): Promise<Prepared> {
   if (sourceOf(cluster) === 'rancher') {
     if (!reading.ok) return { objects: 0 };
-    const known = reading.state.snapshot.clusters.some((candidate) => candidate.name === cluster.clusterId);
-    if (!known) return { objects: 0 };
+    const known = reading.state.snapshot.clusters.find((candidate) => candidate.name === cluster.clusterId);
+    if (known === undefined) return { objects: 0 };
     const policy = { acceptUnscopedTokens: cluster.acceptUnscopedTokens ?? false };
     const derived = deriveClusterSources(cluster.clusterId, reading.state.snapshot, policy);
     const desired = deriveRecords(cluster.clusterId, derived.sources).records;
@@ -42,6 +44,7 @@ export async function readCluster(
     return {
       digest: managementFingerprint(desired, skippedTokens, policy),
       objects: derived.sources.tokens.length + derived.skipped.length + derived.sources.users.length,
+      report: { skipped: skippedReasons(derived.skipped), warnings: known.aceEnabled ? [aceOnWarning(cluster.clusterId)] : [] },
     };
   }
   const source = await openSource(cluster, signal);

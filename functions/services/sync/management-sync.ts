@@ -99,21 +99,34 @@ export async function mirrorFromManagement(
   if (known.aceEnabled) {
     // Not a failure: the derivation is the one Rancher's ACE runs, so serving it is never a wrong accept, and a
     // registered cluster may legitimately be set up this way. A provisioned one never asks us: say how to fix it.
-    result.warnings.push(
-      `ACE is on for ${clusterId} in Rancher. If Rancher provisioned this cluster, its apiservers ask kube-api-auth, not tokengate ` +
-        `(Rancher appends its own authentication-token-webhook-config-file after yours, and the last one wins): ` +
-        `switch "Authorized Endpoint" off for it in Rancher (docs/rancher.md, setups row 2). ` +
-        `If it is a registered cluster whose apiserver flags you set, it works, but --source downstream is the usual setup (row 1)`,
-    );
+    result.warnings.push(aceOnWarning(clusterId));
   }
   const derived = deriveClusterSources(clusterId, snapshot, { acceptUnscopedTokens: cluster.acceptUnscopedTokens ?? false });
   result.objects = derived.sources.tokens.length + derived.skipped.length + derived.sources.users.length;
-  result.skipped = derived.skipped.map((token) => `token/${token.name}: ${token.reason}`);
+  result.skipped = skippedReasons(derived.skipped);
   const current = await store.readClusterState(clusterId);
   apply.signal.throwIfAborted();
   const plan = planMirror(current, deriveRecords(clusterId, derived.sources).records, { prune: true });
   await applyMirrorPlan(store, plan, apply, result);
   return current;
+}
+
+/**
+ * The warning for a `rancher` cluster whose ACE is on in Rancher: setups row 3 cannot work for a provisioned
+ * cluster, so it names the fix. Repeated by every run, including one that finds nothing changed.
+ */
+export function aceOnWarning(clusterId: string): string {
+  return (
+    `ACE is on for ${clusterId} in Rancher. If Rancher provisioned this cluster, its apiservers ask kube-api-auth, not tokengate ` +
+    `(Rancher appends its own authentication-token-webhook-config-file after yours, and the last one wins): ` +
+    `switch "Authorized Endpoint" off for it in Rancher (docs/rancher.md, setups row 2). ` +
+    `If it is a registered cluster whose apiserver flags you set, it works, but --source downstream is the usual setup (row 1)`
+  );
+}
+
+/** The sync report's line for each token of a `rancher` cluster that was not mirrored: `token/<name>: <reason>`. */
+export function skippedReasons(skipped: readonly { name: string; reason: string }[]): string[] {
+  return skipped.map((token) => `token/${token.name}: ${token.reason}`);
 }
 
 /** Deletes a cluster's Rancher-derived records (`failClosedPlan`), counting into `result`. */

@@ -156,6 +156,10 @@ export function createSyncer(deps: SyncDeps) {
         result.outcome = 'ok';
         result.unchanged = true;
         result.objects = prepared?.objects ?? 0;
+        if (prepared?.report) {
+          result.skipped = prepared.report.skipped;
+          result.warnings = prepared.report.warnings;
+        }
         result.durationMs = Math.round(deps.elapsed() - started);
         return result;
       }
