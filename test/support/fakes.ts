@@ -2,6 +2,7 @@ import type { ClusterRecord, TokenRecord } from '../../functions/core/records.ts
 import type { Log, LogAttributes, MetricsSink } from '../../functions/core/ports/telemetry.ts';
 import type { TokenStore } from '../../functions/core/ports/token-store.ts';
 import type { SecretVerifier } from '../../functions/core/hash.ts';
+import { buildNameFilter, type NameFilter } from '../../functions/core/name-filter.ts';
 
 export interface LogLine {
   level: 'debug' | 'info' | 'warn' | 'error';
@@ -60,7 +61,8 @@ export class FakeTokenStore implements TokenStore {
   readonly tokens = new Map<string, TokenRecord>();
   readonly clusters = new Map<string, ClusterRecord>();
   readonly uses: { clusterId: string; name: string; at: Date }[] = [];
-  calls = { getToken: 0, getCluster: 0, recordUse: 0, recordVerifier: 0 };
+  readonly nameFilters = new Map<string, NameFilter>();
+  calls = { getToken: 0, getCluster: 0, recordUse: 0, recordVerifier: 0, getNameFilter: 0 };
   failWith: Error | undefined;
   failRecordUse: Error | undefined;
 
@@ -76,6 +78,20 @@ export class FakeTokenStore implements TokenStore {
     this.calls.getToken += 1;
     if (this.failWith) throw this.failWith;
     return this.tokens.get(`${clusterId}/${name}`);
+  }
+  /**
+   * Builds the cluster's name filter from the tokens it holds now, as sync would: tokens put afterwards
+   * are not in it until the next `buildNameFilter` (a token created in Rancher before its sync).
+   */
+  buildNameFilter(clusterId: string, key: Buffer = Buffer.alloc(16, 7)): this {
+    const names = [...this.tokens.values()].filter((token) => token.clusterId === clusterId).map((token) => token.name);
+    this.nameFilters.set(clusterId, buildNameFilter(clusterId, key, names));
+    return this;
+  }
+  async getNameFilter(clusterId: string) {
+    this.calls.getNameFilter += 1;
+    if (this.failWith) throw this.failWith;
+    return this.nameFilters.get(clusterId);
   }
   async getCluster(clusterId: string) {
     this.calls.getCluster += 1;

@@ -2,7 +2,8 @@ import { StoreUnavailableError } from '../../core/errors.ts';
 import type { ClusterRecord, TokenRecord } from '../../core/records.ts';
 import type { TokenStore } from '../../core/ports/token-store.ts';
 import type { SecretVerifier } from '../../core/hash.ts';
-import { clusterFromItem, clusterKey, keyOf, tokenFromItem, withoutVersion } from './rows.ts';
+import type { NameFilter } from '../../core/name-filter.ts';
+import { clusterFromItem, clusterKey, keyOf, nameFilterFromItem, nameFilterKey, tokenFromItem, withoutVersion } from './rows.ts';
 import type { TableOperations } from './table-operations.ts';
 
 /**
@@ -20,6 +21,13 @@ export class DynamoDbReviewStore implements TokenStore {
   async getToken(clusterId: string, name: string): Promise<TokenRecord | undefined> {
     const item = await this.read(() => this.table.get(keyOf({ kind: 'token', clusterId, name }), AbortSignal.timeout(this.deadlineMs)));
     return item ? withoutVersion(tokenFromItem(item)) : undefined;
+  }
+
+  async getNameFilter(clusterId: string): Promise<NameFilter | undefined> {
+    const item = await this.read(() => this.table.get(nameFilterKey(clusterId), AbortSignal.timeout(this.deadlineMs)));
+    if (!item) return undefined;
+    const { version: _version, ...filter } = nameFilterFromItem(item);
+    return filter;
   }
 
   async getCluster(clusterId: string): Promise<ClusterRecord | undefined> {

@@ -15,6 +15,8 @@ export interface ImportOutcome {
   plan: MirrorPlan;
   /** Records that changed while importing (a revoke, another import or sync) and kept their new state. */
   conflicts: number;
+  /** Things the operator should know that did not fail the import (a name filter left larger than needed). */
+  warnings: string[];
 }
 
 /** Writes in flight at once for an import: an operator's command, not a sync run of the whole fleet. */
@@ -31,7 +33,7 @@ export async function importObjects(store: MirrorStore, clusterId: string, sourc
   const merged = options.prune ? sources : mergeSources(sourcesFromState(current), sources);
   const derivation = deriveRecords(clusterId, merged);
   const plan = planMirror(current, derivation.records, { prune: options.prune });
-  if (options.dryRun) return { derivation, plan, conflicts: 0 };
-  const applied = await applyMirrorPlan(store, plan, { concurrency: IMPORT_CONCURRENCY, batchChunk: IMPORT_BATCH_CHUNK });
-  return { derivation, plan, conflicts: applied.conflicts };
+  if (options.dryRun) return { derivation, plan, conflicts: 0, warnings: [] };
+  const applied = await applyMirrorPlan(store, plan, { concurrency: IMPORT_CONCURRENCY, batchChunk: IMPORT_BATCH_CHUNK, names: { clusterId, current } });
+  return { derivation, plan, conflicts: applied.conflicts, warnings: applied.warnings ?? [] };
 }

@@ -1,3 +1,5 @@
+import { MalformedRecordError } from '../../core/errors.ts';
+import { mayContain, type NameFilter } from '../../core/name-filter.ts';
 import type { TokenRecord } from '../../core/records.ts';
 import type { TokenStore } from '../../core/ports/token-store.ts';
 import { RateLimiter, takeEach } from './rate-limiter.ts';
@@ -14,14 +16,18 @@ export interface TokenLookupOptions {
 }
 
 export interface TokenLookupDeps {
-  store: Pick<TokenStore, 'getToken'>;
+  store: Pick<TokenStore, 'getToken' | 'getNameFilter'>;
   /** Monotonic milliseconds. */
   elapsed: () => number;
   options: TokenLookupOptions;
+  /** Told when a cluster's name filter row cannot be read as one (the budgeted path serves it meanwhile). */
+  unreadableFilter?: (clusterId: string, error: MalformedRecordError) => void;
 }
 
 /** Returned by a lookup when this container's budget for unknown names is spent. */
 export const THROTTLED = Symbol('lookup throttled');
+/** Returned by a lookup when the cluster's name filter does not hold the name: no such token, and nothing was read. */
+export const NOT_IN_FILTER = Symbol('name not in filter');
 /**
  * A record (or its absence) with when it was read (monotonic ms, taken before the read began): whatever
  * is derived from it may live until `readAtMs` + the cache TTL, never longer.
@@ -30,11 +36,18 @@ export interface Found {
   record: TokenRecord | undefined;
   readAtMs: number;
 }
-export type Lookup = Found | typeof THROTTLED;
+export type Lookup = Found | typeof THROTTLED | typeof NOT_IN_FILTER;
 
-/** The review's store: records cached per name, unknown names read within a budget, one read per name at a time. */
+/**
+ * The review's store: records cached per name, one read per name at a time; names the cluster's name filter
+ * does not hold refused unread, names it holds read unbudgeted, and, for a cluster without a usable filter,
+ * names not known to exist read within a budget.
+ */
 export interface TokenLookup {
-  /** The record of a name (or undefined), `THROTTLED` past the unknown-name budget. Throws `StoreUnavailableError`. */
+  /**
+   * The record of a name (or undefined); `NOT_IN_FILTER` when the cluster's filter rules it out; `THROTTLED`
+   * past the unknown-name budget (only for a cluster without a usable filter). Throws `StoreUnavailableError`.
+   */
   find(clusterId: string, name: string): Promise<Lookup>;
   /** Puts a verifier into the cached record of a name (if cached), so this container uses it at once. */
   withVerifier(clusterId: string, name: string, verifier: NonNullable<TokenRecord['verifier']>): void;
@@ -48,9 +61,12 @@ const CONTAINER = '';
 
 /**
  * Rows (or their absence) are cached per (cluster, name) for the cache TTL, so distinct secrets for one
- * name cost one read per TTL, and a missing name is not read again within it. Names not known to exist
- * spend a token bucket per cluster and one per container (see SECURITY.md); concurrent lookups of one
- * name share one read.
+ * name cost one read per TTL, and a missing name is not read again within it; concurrent lookups of one
+ * name share one read. Each cluster's name filter is read once per cache TTL (concurrent reviews share the
+ * read). With a filter, a name outside it costs no read and a name in it is read whatever other traffic
+ * did, so no flood of made-up names can refuse a token that exists. Without one (an older table, a
+ * cluster before its first sync, a cluster with more names than a filter row holds), names not known to
+ * exist spend a token bucket per cluster and one per container (see SECURITY.md).
  */
 export function createTokenLookup(deps: TokenLookupDeps): TokenLookup {
   const { store, options } = deps;
@@ -69,9 +85,40 @@ export function createTokenLookup(deps: TokenLookupDeps): TokenLookup {
     now: deps.elapsed,
   });
   const pending = new Map<string, Promise<Lookup>>();
+  const filters = new TtlCache<{ filter: NameFilter | undefined }>(options.cacheTtlSeconds, MAX_TRACKED_CLUSTERS, deps.elapsed);
+  const pendingFilters = new Map<string, Promise<NameFilter | undefined>>();
 
-  async function read(clusterId: string, name: string, key: string): Promise<Lookup> {
-    if (!knownNames.get(key) && !takeEach([perCluster, clusterId], [perContainer, CONTAINER])) return THROTTLED;
+  async function readFilter(clusterId: string): Promise<NameFilter | undefined> {
+    const readAtMs = deps.elapsed();
+    let filter: NameFilter | undefined;
+    try {
+      filter = await store.getNameFilter(clusterId);
+    } catch (error) {
+      if (!(error instanceof MalformedRecordError)) throw error;
+      deps.unreadableFilter?.(clusterId, error);
+    }
+    filters.set(clusterId, { filter }, options.cacheTtlSeconds * 1000 - (deps.elapsed() - readAtMs));
+    return filter;
+  }
+
+  /** The cluster's usable filter (cached for the TTL), undefined when it has none or it overflowed. */
+  async function filterOf(clusterId: string): Promise<NameFilter | undefined> {
+    const cached = filters.get(clusterId);
+    let filter: NameFilter | undefined;
+    if (cached) filter = cached.filter;
+    else {
+      let reading = pendingFilters.get(clusterId);
+      if (!reading) {
+        reading = readFilter(clusterId).finally(() => pendingFilters.delete(clusterId));
+        pendingFilters.set(clusterId, reading);
+      }
+      filter = await reading;
+    }
+    return filter && !filter.overflow ? filter : undefined;
+  }
+
+  async function read(clusterId: string, name: string, key: string, budgeted: boolean): Promise<Lookup> {
+    if (budgeted && !knownNames.get(key) && !takeEach([perCluster, clusterId], [perContainer, CONTAINER])) return THROTTLED;
     const readAtMs = deps.elapsed();
     const record = await store.getToken(clusterId, name);
     const found = { record, readAtMs };
@@ -86,9 +133,11 @@ export function createTokenLookup(deps: TokenLookupDeps): TokenLookup {
       const key = TtlCache.keyOf(clusterId, name);
       const cached = rows.get(key);
       if (cached) return cached;
+      const filter = await filterOf(clusterId);
+      if (filter && !mayContain(filter, name)) return NOT_IN_FILTER;
       let lookup = pending.get(key);
       if (!lookup) {
-        lookup = read(clusterId, name, key).finally(() => pending.delete(key));
+        lookup = read(clusterId, name, key, filter === undefined).finally(() => pending.delete(key));
         pending.set(key, lookup);
       }
       return lookup;

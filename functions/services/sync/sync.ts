@@ -2,6 +2,7 @@ import pLimit from 'p-limit';
 import { describeError } from '../../core/errors.ts';
 import { ClusterSourceError, type ClusterSource } from '../../core/ports/cluster-source.ts';
 import { sourceOf, type ClusterRecord, type LastSync, type SyncLease } from '../../core/records.ts';
+import { NameFilterError } from '../mirror/name-filter.ts';
 import { mirrorCluster } from './downstream-mirror.ts';
 import {
   failClosed,
@@ -221,6 +222,6 @@ function describeFailure(error: unknown, signal?: AbortSignal): string {
     const reason: unknown = signal.reason;
     return reason instanceof SyncTimeoutError ? reason.message : 'the sync run reached its deadline';
   }
-  if (error instanceof ClusterSourceError || error instanceof NotServedError) return error.message;
+  if (error instanceof ClusterSourceError || error instanceof NotServedError || error instanceof NameFilterError) return error.message;
   return describeError(error);
 }
