@@ -53,11 +53,26 @@ export interface TokenLookup {
   withVerifier(clusterId: string, name: string, verifier: NonNullable<TokenRecord['verifier']>): void;
 }
 
+/** A cluster's name filter (or its absence) and when it was read (monotonic ms, before the read began). */
+interface CachedFilter {
+  filter: NameFilter | undefined;
+  readAtMs: number;
+}
+
+type UsableFilter = CachedFilter & { filter: NameFilter };
+
 /** Distinct clusters whose budgets a container keeps. */
 const MAX_TRACKED_CLUSTERS = 1_000;
 /** How long a name found in the store counts as known (exempt from the unknown-name budget). */
 const REMEMBER_SECONDS = 3_600;
 const CONTAINER = '';
+/**
+ * A name the cached filter lacks re-reads the filter when the cached one is at least this old per 4 KB of
+ * it (one read unit), so a token synced a moment ago works within about a second rather than a cache TTL,
+ * while a flood of made-up names costs at most one read unit per second per cluster per container.
+ */
+const MISS_REFRESH_MS_PER_READ_UNIT = 1_000;
+const READ_UNIT_BYTES = 4_096;
 
 /**
  * Rows (or their absence) are cached per (cluster, name) for the cache TTL, so distinct secrets for one
@@ -85,10 +100,19 @@ export function createTokenLookup(deps: TokenLookupDeps): TokenLookup {
     now: deps.elapsed,
   });
   const pending = new Map<string, Promise<Lookup>>();
-  const filters = new TtlCache<{ filter: NameFilter | undefined }>(options.cacheTtlSeconds, MAX_TRACKED_CLUSTERS, deps.elapsed);
-  const pendingFilters = new Map<string, Promise<NameFilter | undefined>>();
+  const filters = new TtlCache<CachedFilter>(options.cacheTtlSeconds, MAX_TRACKED_CLUSTERS, deps.elapsed);
+  const pendingFilters = new Map<string, Promise<CachedFilter>>();
 
-  async function readFilter(clusterId: string): Promise<NameFilter | undefined> {
+  function readShared(clusterId: string): Promise<CachedFilter> {
+    let reading = pendingFilters.get(clusterId);
+    if (!reading) {
+      reading = readFilter(clusterId).finally(() => pendingFilters.delete(clusterId));
+      pendingFilters.set(clusterId, reading);
+    }
+    return reading;
+  }
+
+  async function readFilter(clusterId: string): Promise<CachedFilter> {
     const readAtMs = deps.elapsed();
     let filter: NameFilter | undefined;
     try {
@@ -97,24 +121,28 @@ export function createTokenLookup(deps: TokenLookupDeps): TokenLookup {
       if (!(error instanceof MalformedRecordError)) throw error;
       deps.unreadableFilter?.(clusterId, error);
     }
-    filters.set(clusterId, { filter }, options.cacheTtlSeconds * 1000 - (deps.elapsed() - readAtMs));
-    return filter;
+    const cached = { filter, readAtMs };
+    filters.set(clusterId, cached, options.cacheTtlSeconds * 1000 - (deps.elapsed() - readAtMs));
+    return cached;
   }
 
   /** The cluster's usable filter (cached for the TTL), undefined when it has none or it overflowed. */
-  async function filterOf(clusterId: string): Promise<NameFilter | undefined> {
-    const cached = filters.get(clusterId);
-    let filter: NameFilter | undefined;
-    if (cached) filter = cached.filter;
-    else {
-      let reading = pendingFilters.get(clusterId);
-      if (!reading) {
-        reading = readFilter(clusterId).finally(() => pendingFilters.delete(clusterId));
-        pendingFilters.set(clusterId, reading);
-      }
-      filter = await reading;
-    }
-    return filter && !filter.overflow ? filter : undefined;
+  async function filterOf(clusterId: string): Promise<UsableFilter | undefined> {
+    const { filter, readAtMs } = filters.get(clusterId) ?? (await readShared(clusterId));
+    return filter && !filter.overflow ? { filter, readAtMs } : undefined;
+  }
+
+  /**
+   * Whether the filter rules the name out: checked against the cached filter, and, when that lacks it and
+   * is old enough for its size, against a fresh one (a token synced since the cached one was read).
+   */
+  async function ruledOut(clusterId: string, cached: UsableFilter, name: string): Promise<boolean> {
+    const { filter } = cached;
+    if (mayContain(filter, name)) return false;
+    const readUnits = Math.max(1, Math.ceil((filter.digests.length + filter.key.length) / READ_UNIT_BYTES));
+    if (deps.elapsed() - cached.readAtMs < readUnits * MISS_REFRESH_MS_PER_READ_UNIT) return true;
+    const fresh = (await readShared(clusterId)).filter;
+    return fresh !== undefined && !fresh.overflow && !mayContain(fresh, name);
   }
 
   async function read(clusterId: string, name: string, key: string, budgeted: boolean): Promise<Lookup> {
@@ -134,7 +162,7 @@ export function createTokenLookup(deps: TokenLookupDeps): TokenLookup {
       const cached = rows.get(key);
       if (cached) return cached;
       const filter = await filterOf(clusterId);
-      if (filter && !mayContain(filter, name)) return NOT_IN_FILTER;
+      if (filter && (await ruledOut(clusterId, filter, name))) return NOT_IN_FILTER;
       let lookup = pending.get(key);
       if (!lookup) {
         lookup = read(clusterId, name, key, filter === undefined).finally(() => pending.delete(key));
