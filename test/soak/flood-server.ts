@@ -76,9 +76,9 @@ async function container(): Promise<LocalServer> {
 
 const warm = await container();
 const fresh = new Map<string, LocalServer>();
-const send = (message: object) => process.send?.(message);
 
-process.on('message', async (message: { type: string; url?: string; clusterId?: string; name?: string }) => {
+process.on('message', async (message: { type: string; id?: number; url?: string; clusterId?: string; name?: string }) => {
+  const send = (reply: object) => process.send?.({ ...reply, id: message.id });
   switch (message.type) {
     case 'fresh': {
       const server = await container();
@@ -111,7 +111,7 @@ process.on('message', async (message: { type: string; url?: string; clusterId?: 
   }
 });
 process.on('disconnect', () => process.exit(0));
-send({
+process.send?.({
   type: 'ready',
   warmUrl: warm.url,
   port: warm.port,

@@ -64,16 +64,19 @@ function rancherRandom(length: number): string {
   return [...randomBytes(length)].map((b) => RANCHER_ALPHABET[b % RANCHER_ALPHABET.length]).join('');
 }
 
+let asked = 0;
+/** Asks the server process for something; concurrent asks are told apart by their id. */
 function ask<T>(type: string, extra: object = {}): Promise<T> {
   const child = server!;
+  const id = ++asked;
   return new Promise((resolve) => {
-    const listener = (message: { type: string }) => {
-      if (message.type !== type) return;
+    const listener = (message: { type: string; id?: number }) => {
+      if (message.id !== id) return;
       child.off('message', listener);
       resolve(message as T);
     };
     child.on('message', listener);
-    child.send({ type, ...extra });
+    child.send({ type, id, ...extra });
   });
 }
 
