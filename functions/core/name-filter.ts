@@ -1,19 +1,19 @@
-import { createHmac } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 /**
  * The per-cluster filter of existing token names (SECURITY.md, "Unknown token names"): a sorted set of
  * 32-bit keyed digests of every token name the cluster's table partition holds, kept by every writer of
  * token rows (sync, `import`, `tokens create`) and read by the authenticate path once per cache TTL. A name
  * whose digest is not in the set has no row, so it is refused without a store read; a name whose digest is
- * in it is read. The digests are HMAC-SHA256 under a random key of the filter's own, so nobody without the
- * table can compute which made-up names would pass (a false positive costs one read per cache TTL).
+ * in it is read. The digests are SHA-256 over a random key of the filter's own and the name, so nobody without
+ * the table can compute which made-up names would pass (a false positive costs one read per cache TTL).
  *
  * Pure: no I/O. The only way to lose a name is to remove its digest, which only the writers do, each
  * followed by a fresh listing of the cluster's names (services/mirror/name-filter.ts).
  */
 export interface NameFilter {
   clusterId: string;
-  /** The HMAC key of this filter's digests (random, per filter). */
+  /** The key of this filter's digests (random, per filter). */
   key: Buffer;
   /** Sorted, distinct big-endian uint32 digests, 4 bytes each. Empty when `overflow`. */
   digests: Buffer;
@@ -31,18 +31,31 @@ export const DIGEST_BYTES = 4;
  * the key and attributes. Past it the filter is written as `overflow`.
  */
 export const MAX_FILTER_NAMES = 90_000;
-/** Bytes of a filter's HMAC key. */
+/** Bytes of a filter's key. */
 export const FILTER_KEY_BYTES = 16;
 
-/** The keyed 32-bit digest of a token name. */
+/**
+ * The keyed 32-bit digest of a token name: the first 4 bytes of SHA-256(key ‖ name), the key as a fixed-length
+ * prefix. A keyed prefix rather than HMAC because sync digests every name of a cluster (50,000 names: ~35 ms
+ * against ~100 ms), and the digests are never shown to anyone, so SHA-256's length extension gains nothing.
+ */
 export function nameDigest(key: Buffer, name: string): number {
-  return createHmac('sha256', key).update(name, 'utf8').digest().readUInt32BE(0);
+  return digestWith(keyPrefix(key), name);
+}
+
+function keyPrefix(key: Buffer): string {
+  return `${key.toString('base64')}:`;
+}
+
+function digestWith(prefix: string, name: string): number {
+  return Number.parseInt(hash('sha256', prefix + name, 'hex').slice(0, 8), 16);
 }
 
 /** The distinct digests of names under a key, ascending. */
 export function digestsOf(key: Buffer, names: Iterable<string>): number[] {
+  const prefix = keyPrefix(key);
   const set = new Set<number>();
-  for (const name of names) set.add(nameDigest(key, name));
+  for (const name of names) set.add(digestWith(prefix, name));
   return [...set].sort((a, b) => a - b);
 }
 
@@ -94,11 +107,19 @@ export function missingNames(filter: NameFilter, names: Iterable<string>): strin
   return missing;
 }
 
-/** The filter with these names added (the same filter, unchanged, when it holds them all). */
-export function withNames(filter: NameFilter, names: Iterable<string>): { filter: NameFilter; changed: boolean } {
-  const missing = missingNames(filter, names);
-  if (missing.length === 0) return { filter, changed: false };
-  return { filter: filterOfDigests(filter.clusterId, filter.key, [...filterDigests(filter), ...digestsOf(filter.key, missing)]), changed: true };
+/**
+ * The filter with these names added (the same filter, unchanged, when it holds them all), and how many of the
+ * filter's digests are of none of these names (`extra`: names gone, when `names` are all the cluster's names).
+ */
+export function withNames(filter: NameFilter, names: Iterable<string>): { filter: NameFilter; changed: boolean; extra: number } {
+  if (filter.overflow) return { filter, changed: false, extra: 0 };
+  const held = filterDigests(filter);
+  const wanted = digestsOf(filter.key, names);
+  const heldSet = new Set(held);
+  const missing = wanted.filter((digest) => !heldSet.has(digest));
+  const extra = held.length + missing.length - wanted.length;
+  if (missing.length === 0) return { filter, changed: false, extra };
+  return { filter: filterOfDigests(filter.clusterId, filter.key, [...held, ...missing]), changed: true, extra };
 }
 
 /** Whether two filters hold the same digests under the same key. */

@@ -79,7 +79,7 @@ export async function includeNames(
     const all = complete ? [...complete.names, ...names] : names;
     if (stored !== undefined && stored !== 'unreadable' && !stored.overflow) {
       const next = withNames(stored, all);
-      const stale = complete !== undefined && filterDigests(next.filter).length > digestsOf(stored.key, all).length;
+      const stale = complete !== undefined && next.extra > 0;
       if (!next.changed) return { kind: 'kept', stale };
       if (await store.writeNameFilter(next.filter, stored.version)) return next.filter.overflow ? { kind: 'overflow' } : { kind: 'kept', stale };
       continue;
