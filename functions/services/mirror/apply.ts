@@ -72,12 +72,13 @@ export async function applyMirrorPlan(
     await store.createRecords(chunk);
     result.writes += chunk.length;
   }
+  let uncheckedFailure: string | undefined;
   if (filterFailure === undefined && newNames.length > 0) {
     // after the rows exist: a concurrent trim that removed their digests has listed them, or is seen here
     try {
       await includeNames(store, clusterId, newNames);
     } catch (error) {
-      filterFailure = describeFilterFailure(clusterId, error);
+      uncheckedFailure = describeFilterFailure(clusterId, error);
     }
   }
   const deletedNames = new Set<string>();
@@ -113,6 +114,9 @@ export async function applyMirrorPlan(
     result.deletes += chunk.length;
   }
   if (filterFailure !== undefined) throw new NameFilterError(`${filterFailure}; its new tokens were not created, the next pass retries`);
+  if (uncheckedFailure !== undefined) {
+    throw new NameFilterError(`${uncheckedFailure} after its new tokens were created (they were put in it before); the next pass checks it again`);
+  }
   if (deletedNames.size > 0 || (filter?.kind === 'kept' && filter.stale)) {
     const remaining = [...new Set([...existingNames, ...newNames])].filter((name) => !deletedNames.has(name));
     try {
