@@ -37,7 +37,7 @@ export type FilterState =
   | { kind: 'built' }
   /** More names than a row holds: the authenticate path reads unknown names within its budget instead. */
   | { kind: 'overflow' }
-  /** None stored, and this writer has no complete reading to build one from (the budgeted path applies). */
+  /** None stored (or an unreadable row), and this writer has no complete reading to build one from (the budgeted path applies). */
   | { kind: 'absent' };
 
 /** A complete reading of the cluster's token names, from which a filter may be built. */
@@ -84,7 +84,7 @@ export async function includeNames(
       if (await store.writeNameFilter(next.filter, stored.version)) return next.filter.overflow ? { kind: 'overflow' } : { kind: 'kept', stale };
       continue;
     }
-    if (complete === undefined) return stored === undefined ? { kind: 'absent' } : { kind: 'overflow' };
+    if (complete === undefined) return stored === undefined || stored === 'unreadable' ? { kind: 'absent' } : { kind: 'overflow' };
     if (stored !== undefined && stored !== 'unreadable' && new Set(all).size > MAX_FILTER_NAMES) return { kind: 'overflow' };
     const key = (complete.randomBytes ?? cryptoRandomBytes)(FILTER_KEY_BYTES);
     const built = buildNameFilter(clusterId, key, all);
