@@ -139,8 +139,12 @@ export function createTokenLookup(deps: TokenLookupDeps): TokenLookup {
   async function ruledOut(clusterId: string, cached: UsableFilter, name: string): Promise<boolean> {
     const { filter } = cached;
     if (mayContain(filter, name)) return false;
+    // a review that waited meanwhile may find a newer filter already read by another
+    const latest = filters.get(clusterId);
+    const newest = latest && latest.readAtMs > cached.readAtMs ? latest : cached;
+    if (newest !== cached && (newest.filter === undefined || newest.filter.overflow || mayContain(newest.filter, name))) return false;
     const readUnits = Math.max(1, Math.ceil((filter.digests.length + filter.key.length) / READ_UNIT_BYTES));
-    if (deps.elapsed() - cached.readAtMs < readUnits * MISS_REFRESH_MS_PER_READ_UNIT) return true;
+    if (deps.elapsed() - newest.readAtMs < readUnits * MISS_REFRESH_MS_PER_READ_UNIT) return true;
     const fresh = (await readShared(clusterId)).filter;
     return fresh !== undefined && !fresh.overflow && !mayContain(fresh, name);
   }

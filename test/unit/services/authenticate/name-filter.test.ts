@@ -75,6 +75,21 @@ describe('a flood of unknown token names, with the cluster’s name filter', () 
     for (const name of VALID) expect(await authenticator.reviewToken(CLUSTER, `${name}:${DEFAULT_SECRET}`)).toMatchObject({ outcome: 'accepted' });
   });
 
+  it('reads the filter once for a burst of concurrent reviews in a fresh container, and not again within a second', async () => {
+    const store = storeWithTokens();
+    const { authenticator, advance } = container(store);
+    const burst = await Promise.all(Array.from({ length: 200 }, () => authenticator.reviewToken(CLUSTER, madeUpToken())));
+    expect(burst.every((decision) => decision.outcome === 'refused' && decision.reason === 'name-unknown')).toBe(true);
+    expect(store.calls.getNameFilter).toBe(1);
+    advance(900);
+    await Promise.all(Array.from({ length: 200 }, () => authenticator.reviewToken(CLUSTER, madeUpToken())));
+    expect(store.calls.getNameFilter).toBe(1);
+    advance(200);
+    await Promise.all(Array.from({ length: 200 }, () => authenticator.reviewToken(CLUSTER, madeUpToken())));
+    expect(store.calls.getNameFilter).toBe(2);
+    expect(store.calls.getToken).toBe(0);
+  });
+
   it('answers a name outside the filter silently (no status.error, so the apiserver caches the refusal)', async () => {
     const { authenticator } = container(storeWithTokens());
     const decision = await authenticator.reviewToken(CLUSTER, madeUpToken());
