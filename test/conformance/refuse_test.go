@@ -3,6 +3,7 @@ package conformance
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestRefusesForeignTokensAndUnknownNamesSilentlyAndTheClientCachesTheRefusal(t *testing.T) {
@@ -68,5 +69,32 @@ func TestRefusesATokenOfThisClusterAtAnotherClustersEndpoint(t *testing.T) {
 	defer checkWire(t, client.wire)
 	if got := client.authenticate(tokenSHA3); got.kind != "error" || got.err.Error() != "token not found" {
 		t.Errorf("c-conf's token at c-rot: %s, want the error \"token not found\"", got)
+	}
+}
+
+// A client that keeps presenting a Rancher token whose token was deleted (its name is in no cluster's name
+// filter any more): the real cache keeps the silent refusal, so a burst costs one webhook request and
+// tokengate at most one log line, where a status.error would have cost a request (and an apiserver error
+// line) per presentation.
+func TestAStaleRancherTokenPresentedOverAndOverCostsOneRequestPerCacheTTL(t *testing.T) {
+	stale := "kubeconfig-u-deleted01:" + strings.Repeat("b", 54)
+	client := newWebhookClient(t, gate.kubeconfigs["c-conf"], apiserver{version: "v1"})
+	defer checkWire(t, client.wire)
+	mark := gate.server.mark()
+	for call := 1; call <= 200; call++ {
+		if got := client.authenticate(stale); got.kind != "refused" {
+			t.Fatalf("call %d: %s, want refused", call, got)
+		}
+	}
+	expectRequests(t, client.wire, 1, "200 presentations of one stale Rancher token within the TTL")
+	time.Sleep(500 * time.Millisecond) // let the server's last lines arrive
+	lines := 0
+	for _, line := range logLines(gate.server.since(mark)) {
+		if strings.Contains(line, "kubeconfig-u-deleted01") {
+			lines++
+		}
+	}
+	if lines > 1 {
+		t.Errorf("tokengate wrote %d log lines naming the stale token, want at most 1", lines)
 	}
 }
