@@ -1,6 +1,7 @@
 import pLimit from 'p-limit';
 import type { MirrorPlan } from '../../core/mirror/plan.ts';
 import type { MirrorStore } from '../../core/ports/mirror-store.ts';
+import { MAX_FILTER_NAMES } from '../../core/name-filter.ts';
 import type { ClusterState } from '../../core/records.ts';
 import { describeFilterFailure, includeNames, NameFilterError, trimTo, type FilterState } from './name-filter.ts';
 
@@ -57,6 +58,11 @@ export async function applyMirrorPlan(
     filter = await includeNames(store, clusterId, newNames, { names: existingNames, ...(options.names.randomBytes ? { randomBytes: options.names.randomBytes } : {}) });
     // a first build read the cluster before it: names created since by another writer are added now
     if (filter.kind === 'built') await includeNames(store, clusterId, (await store.readClusterState(clusterId)).tokens.map((token) => token.name));
+    if (filter.kind === 'overflow') {
+      (result.warnings ??= []).push(
+        `cluster ${clusterId} has more token names than its name filter holds (${MAX_FILTER_NAMES}): its unknown names are read within UNKNOWN_NAME_LOOKUPS_PER_SECOND instead`,
+      );
+    }
   } catch (error) {
     filterFailure = describeFilterFailure(clusterId, error);
     creates = creates.filter((record) => record.kind !== 'token');

@@ -3,6 +3,7 @@ import { MalformedRecordError } from '../../../../functions/core/errors.ts';
 import { buildNameFilter, MAX_FILTER_NAMES, missingNames, type NameFilter } from '../../../../functions/core/name-filter.ts';
 import type { MirrorStore } from '../../../../functions/core/ports/mirror-store.ts';
 import type { ClusterState, Versioned } from '../../../../functions/core/records.ts';
+import { applyMirrorPlan } from '../../../../functions/services/mirror/apply.ts';
 import { includeNames, NameFilterError, trimTo } from '../../../../functions/services/mirror/name-filter.ts';
 import { tokenRecord } from '../../../support/fakes.ts';
 
@@ -105,5 +106,26 @@ describe('keeping a cluster’s name filter', () => {
     expect(await trimTo(store, CLUSTER, ['token-a'])).toBe(true);
     expect(missingNames(store.filter(), ['token-a', 'tg-raced'])).toEqual([]);
     expect(missingNames(store.filter(), ['token-gone'])).toEqual(['token-gone']);
+  });
+});
+
+describe('applying a plan to a cluster with more names than a filter holds', () => {
+  it('writes an overflowing filter and says so in the pass’s warnings', async () => {
+    const store = Object.assign(new FilterStore(), {
+      createRecords: async () => undefined,
+      replaceIfVersion: async () => true,
+      deleteIfVersion: async () => true,
+      deleteRecords: async () => undefined,
+    });
+    const current: ClusterState = {
+      tokens: Array.from({ length: MAX_FILTER_NAMES + 100 }, (_, index) => ({ ...tokenRecord({ clusterId: CLUSTER, name: `token-${index}` }), version: 0 })),
+      users: [],
+      secrets: [],
+      usage: [],
+    };
+    const plan = { puts: [], deletes: [], counts: { created: 0, updated: 0, unchanged: 0, deleted: 0 }, shadowedByNative: [] };
+    const result = await applyMirrorPlan(store, plan, { concurrency: 1, batchChunk: 25, names: { clusterId: CLUSTER, current } });
+    expect(store.filter().overflow).toBe(true);
+    expect(result.warnings).toEqual([expect.stringContaining('more token names than its name filter holds (90000)')]);
   });
 });
