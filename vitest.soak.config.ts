@@ -8,8 +8,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: [
-      'test/unit/authenticate/properties.test.ts',
-      'test/unit/authenticate/abuse.test.ts',
+      'test/unit/entry/authenticate/properties.test.ts',
+      'test/unit/services/authenticate/abuse.test.ts',
       'test/integration/hostile/**/*.test.ts',
       'test/integration/faults/**/*.test.ts',
       'test/soak/**/*.test.ts',

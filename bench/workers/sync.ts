@@ -60,6 +60,8 @@ try {
       writes.conditionalDeletes += 1;
       return store.deleteIfVersion(ref, expectedVersion);
     },
+    readNameFilter: (clusterId) => store.readNameFilter(clusterId),
+    writeNameFilter: (filter, expected) => store.writeNameFilter(filter, expected),
     acquireSyncLease: (clusterId, lease, nowMs) => store.acquireSyncLease(clusterId, lease, nowMs),
     finishSync: (clusterId, owner, lastSync, fingerprint) => store.finishSync(clusterId, owner, lastSync, fingerprint),
   };

@@ -7,6 +7,13 @@ import type { ForeignToken, RancherToken } from './token-string.ts';
 /** Why a Rancher-shaped token was refused, in kube-api-auth's check order (docs/reference.md, "Check order"). */
 export type RefusalReason =
   | 'token-not-found'
+  /**
+   * The cluster's filter of existing token names does not hold the name: no such token, decided without a
+   * store read. Answered silently (no `status.error`), like a foreign token, so the apiserver caches the
+   * refusal for its webhook cache TTL and stale or made-up tokens stop reaching us (SECURITY.md, "Unknown
+   * token names"). Not a verdict of `review()`.
+   */
+  | 'name-unknown'
   | 'token-disabled'
   | 'token-revoked'
   | 'user-not-found'
@@ -32,6 +39,7 @@ export type RefusalReason =
 /** The short, non-secret text the apiserver logs for each refusal (`status.error`). */
 export const REFUSAL_MESSAGES: Record<RefusalReason, string> = {
   'token-not-found': 'token not found',
+  'name-unknown': 'token not found',
   'token-disabled': 'token disabled',
   'token-revoked': 'token revoked',
   'user-not-found': 'user not found',
@@ -44,6 +52,9 @@ export const REFUSAL_MESSAGES: Record<RefusalReason, string> = {
   'lookup-throttled': 'too many unknown tokens, try again later',
   'verify-throttled': 'too many attempts for this token, try again later',
 };
+
+/** Refusals answered without `status.error`: the apiserver caches them for its webhook cache TTL. */
+export const SILENT_REFUSALS: ReadonlySet<RefusalReason> = new Set<RefusalReason>(['name-unknown']);
 
 export interface AuthenticatedUser {
   username: string;

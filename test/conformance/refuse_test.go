@@ -3,13 +3,17 @@ package conformance
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
-func TestRefusesForeignTokensSilentlyAndTheClientCachesTheRefusal(t *testing.T) {
+func TestRefusesForeignTokensAndUnknownNamesSilentlyAndTheClientCachesTheRefusal(t *testing.T) {
 	cases := map[string]string{
 		"stale ServiceAccount JWT": staleServiceAccountJWT,
 		"foreign OIDC JWT":         foreignOIDCJWT,
 		"random string":            randomString,
+		// c-conf's tokens were imported, so its name filter exists and rules the name out without a read:
+		// answered silently, so a stale Rancher token stops reaching tokengate for the client's cache TTL.
+		"unknown name": tokenUnknownName,
 	}
 	for _, version := range versions {
 		t.Run(version, func(t *testing.T) {
@@ -37,9 +41,6 @@ func TestRefusesFailingRancherTokensWithAReasonThatTheClientDoesNotCache(t *test
 		"disabled":     {tokenDisabled, "token disabled"},
 		"expired":      {tokenExpired, "token expired"},
 		"wrong secret": {tokenWrongSecret, "invalid token secret"},
-		// tokengate answers an unknown Rancher-shaped name with status.error (so a token created in Rancher
-		// works as soon as it is synced, instead of being refused from the apiserver's cache for its TTL).
-		"unknown name": {tokenUnknownName, "token not found"},
 	}
 	for _, version := range versions {
 		t.Run(version, func(t *testing.T) {
@@ -62,10 +63,38 @@ func TestRefusesFailingRancherTokensWithAReasonThatTheClientDoesNotCache(t *test
 }
 
 func TestRefusesATokenOfThisClusterAtAnotherClustersEndpoint(t *testing.T) {
-	// c-rot has its own credential and certificate; the fixture tokens belong to c-conf only.
+	// c-rot has its own credential and certificate; the fixture tokens belong to c-conf only. c-rot has no
+	// name filter (nothing was ever synced or imported into it), so the name is read and not found.
 	client := newWebhookClient(t, gate.kubeconfigs["rotation"], apiserver{version: "v1"})
 	defer checkWire(t, client.wire)
 	if got := client.authenticate(tokenSHA3); got.kind != "error" || got.err.Error() != "token not found" {
 		t.Errorf("c-conf's token at c-rot: %s, want the error \"token not found\"", got)
+	}
+}
+
+// A client that keeps presenting a Rancher token whose token was deleted (its name is in no cluster's name
+// filter any more): the real cache keeps the silent refusal, so a burst costs one webhook request and
+// tokengate at most one log line, where a status.error would have cost a request (and an apiserver error
+// line) per presentation.
+func TestAStaleRancherTokenPresentedOverAndOverCostsOneRequestPerCacheTTL(t *testing.T) {
+	stale := "kubeconfig-u-deleted01:" + strings.Repeat("b", 54)
+	client := newWebhookClient(t, gate.kubeconfigs["c-conf"], apiserver{version: "v1"})
+	defer checkWire(t, client.wire)
+	mark := gate.server.mark()
+	for call := 1; call <= 200; call++ {
+		if got := client.authenticate(stale); got.kind != "refused" {
+			t.Fatalf("call %d: %s, want refused", call, got)
+		}
+	}
+	expectRequests(t, client.wire, 1, "200 presentations of one stale Rancher token within the TTL")
+	time.Sleep(500 * time.Millisecond) // let the server's last lines arrive
+	lines := 0
+	for _, line := range logLines(gate.server.since(mark)) {
+		if strings.Contains(line, "kubeconfig-u-deleted01") {
+			lines++
+		}
+	}
+	if lines > 1 {
+		t.Errorf("tokengate wrote %d log lines naming the stale token, want at most 1", lines)
 	}
 }

@@ -401,6 +401,18 @@ describe('IAM', () => {
     });
   });
 
+  it('lets authenticate read every cluster’s name filter row (an unconditioned GetItem on the table), but write none of its attributes', () => {
+    const statements = roleStatements(defaults.template, 'AuthenticateRole');
+    const [read, ...otherReads] = statements.filter((s) => asArray(s.Action).includes('dynamodb:GetItem'));
+    expect(otherReads).toEqual([]);
+    // the filter row is C#<clusterId>/NAMES: a LeadingKeys or Attributes condition on the read would hide it
+    expect(read).toEqual(expect.objectContaining({ Effect: 'Allow', Resource: { 'Fn::Sub': tableArn } }));
+    expect(read!.Condition).toBeUndefined();
+    const update = statements.find((s) => asArray(s.Action).includes('dynamodb:UpdateItem'))!;
+    const writable = update.Condition!['ForAllValues:StringEquals']!['dynamodb:Attributes'] as string[];
+    for (const attribute of ['key', 'digests', 'overflow', 'count']) expect(writable).not.toContain(attribute);
+  });
+
   it('lets authenticate update only the key, lastUsedAt and the verifier (never kind) of cluster-partition rows, reading nothing back', () => {
     const [update, ...more] = roleStatements(defaults.template, 'AuthenticateRole')
       .filter((s) => s.Sid !== 'RecordFloods')

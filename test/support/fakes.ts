@@ -4,6 +4,7 @@ import type { TokenStore } from '../../functions/core/ports/token-store.ts';
 import type { SecretVerifier } from '../../functions/core/hash.ts';
 import type { FloodRecorder } from '../../functions/core/ports/flood-store.ts';
 import type { FloodWindow } from '../../functions/core/foreign-summary.ts';
+import { buildNameFilter, type NameFilter } from '../../functions/core/name-filter.ts';
 
 export interface LogLine {
   level: 'debug' | 'info' | 'warn' | 'error';
@@ -64,7 +65,8 @@ export class FakeTokenStore implements TokenStore, FloodRecorder {
   readonly uses: { clusterId: string; name: string; at: Date }[] = [];
   /** Flood windows stored, with the id of the container that wrote each. */
   readonly floodWindows: { window: FloodWindow; writer: string }[] = [];
-  calls = { getToken: 0, getCluster: 0, recordUse: 0, recordVerifier: 0, recordFloodWindow: 0 };
+  readonly nameFilters = new Map<string, NameFilter>();
+  calls = { getToken: 0, getCluster: 0, recordUse: 0, recordVerifier: 0, recordFloodWindow: 0, getNameFilter: 0 };
   failRecordFloodWindow: Error | undefined;
   failWith: Error | undefined;
   failRecordUse: Error | undefined;
@@ -81,6 +83,20 @@ export class FakeTokenStore implements TokenStore, FloodRecorder {
     this.calls.getToken += 1;
     if (this.failWith) throw this.failWith;
     return this.tokens.get(`${clusterId}/${name}`);
+  }
+  /**
+   * Builds the cluster's name filter from the tokens it holds now, as sync would: tokens put afterwards
+   * are not in it until the next `buildNameFilter` (a token created in Rancher before its sync).
+   */
+  buildNameFilter(clusterId: string, key: Buffer = Buffer.alloc(16, 7)): this {
+    const names = [...this.tokens.values()].filter((token) => token.clusterId === clusterId).map((token) => token.name);
+    this.nameFilters.set(clusterId, buildNameFilter(clusterId, key, names));
+    return this;
+  }
+  async getNameFilter(clusterId: string) {
+    this.calls.getNameFilter += 1;
+    if (this.failWith) throw this.failWith;
+    return this.nameFilters.get(clusterId);
   }
   async getCluster(clusterId: string) {
     this.calls.getCluster += 1;

@@ -167,6 +167,8 @@ export function syncStoreMethods(store: SyncStore): SyncStore {
     replaceIfVersion: (record, version) => store.replaceIfVersion(record, version),
     deleteIfVersion: (ref, version) => store.deleteIfVersion(ref, version),
     deleteRecords: (refs) => store.deleteRecords(refs),
+    readNameFilter: (clusterId) => store.readNameFilter(clusterId),
+    writeNameFilter: (filter, expected) => store.writeNameFilter(filter, expected),
     acquireSyncLease: (clusterId, lease, nowMs) => store.acquireSyncLease(clusterId, lease, nowMs),
     finishSync: (clusterId, owner, lastSync, fingerprint) => store.finishSync(clusterId, owner, lastSync, fingerprint),
   };

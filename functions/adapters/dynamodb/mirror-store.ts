@@ -1,10 +1,14 @@
 import type { SyncStore } from '../../core/ports/mirror-store.ts';
+import type { NameFilter } from '../../core/name-filter.ts';
 import type { ClusterRecord, ClusterState, LastSync, MirrorFingerprint, MirroredRecord, RecordRef, SyncLease, Versioned } from '../../core/records.ts';
 import {
   clusterFromItem,
   clusterKey,
   itemOf,
   keyOf,
+  nameFilterFromItem,
+  nameFilterItemOf,
+  nameFilterKey,
   parseSortKey,
   partitionOf,
   REGISTRY_PK,
@@ -65,6 +69,17 @@ export class DynamoDbMirrorStore implements SyncStore {
 
   deleteIfVersion(ref: RecordRef, expectedVersion: number): Promise<boolean> {
     return this.table.deleteIfRev(keyOf(ref), expectedVersion);
+  }
+
+  async readNameFilter(clusterId: string): Promise<Versioned<NameFilter> | undefined> {
+    const item = await this.table.get(nameFilterKey(clusterId));
+    return item ? nameFilterFromItem(item) : undefined;
+  }
+
+  writeNameFilter(filter: NameFilter, expected: number | 'absent' | 'any'): Promise<boolean> {
+    if (expected === 'any') return this.table.put(nameFilterItemOf(filter, 0)).then(() => true);
+    if (expected === 'absent') return this.table.putIfAbsent(nameFilterItemOf(filter, 0));
+    return this.table.putIfRev(nameFilterItemOf(filter, expected + 1), expected);
   }
 
   deleteRecords(refs: readonly RecordRef[]): Promise<void> {

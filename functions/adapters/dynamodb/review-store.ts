@@ -4,7 +4,8 @@ import type { TokenStore } from '../../core/ports/token-store.ts';
 import type { FloodRecorder } from '../../core/ports/flood-store.ts';
 import type { FloodWindow } from '../../core/foreign-summary.ts';
 import type { SecretVerifier } from '../../core/hash.ts';
-import { clusterFromItem, clusterKey, floodRowOf, keyOf, tokenFromItem, withoutVersion } from './rows.ts';
+import type { NameFilter } from '../../core/name-filter.ts';
+import { clusterFromItem, clusterKey, floodRowOf, keyOf, nameFilterFromItem, nameFilterKey, tokenFromItem, withoutVersion } from './rows.ts';
 import type { TableOperations } from './table-operations.ts';
 
 /**
@@ -27,6 +28,13 @@ export class DynamoDbReviewStore implements TokenStore, FloodRecorder {
   async getToken(clusterId: string, name: string): Promise<TokenRecord | undefined> {
     const item = await this.read(() => this.table.get(keyOf({ kind: 'token', clusterId, name }), AbortSignal.timeout(this.deadlineMs), false));
     return item ? withoutVersion(tokenFromItem(item)) : undefined;
+  }
+
+  async getNameFilter(clusterId: string): Promise<NameFilter | undefined> {
+    const item = await this.read(() => this.table.get(nameFilterKey(clusterId), AbortSignal.timeout(this.deadlineMs)));
+    if (!item) return undefined;
+    const { version: _version, ...filter } = nameFilterFromItem(item);
+    return filter;
   }
 
   async getCluster(clusterId: string): Promise<ClusterRecord | undefined> {

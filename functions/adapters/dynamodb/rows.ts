@@ -17,6 +17,7 @@ import { z } from 'zod';
 import { expiryOf } from '../../core/expiry.ts';
 import { MalformedRecordError } from '../../core/errors.ts';
 import type { FloodWindow } from '../../core/foreign-summary.ts';
+import type { NameFilter } from '../../core/name-filter.ts';
 import {
   refOf,
   type ClusterRecord,
@@ -257,6 +258,50 @@ export function itemOf(record: MirroredRecord, rev: number): TableItem {
     if (typeof expiry === 'number') item[TTL_ATTRIBUTE] = Math.floor(expiry / 1000) + DAY_SECONDS;
   }
   return item;
+}
+
+/**
+ * The key of a cluster's name filter (`core/name-filter.ts`): one row in the cluster's partition, beside its
+ * tokens, so removing the cluster removes it. `NAMES` matches no record kind's prefix, so the mirror's
+ * listing of the partition skips it.
+ */
+export function nameFilterKey(clusterId: string): TableKey {
+  return { pk: partitionOf(clusterId), sk: 'NAMES' };
+}
+
+const binary = z.instanceof(Uint8Array).transform((bytes) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+
+const nameFilterRowSchema = z.looseObject({
+  pk: z.string(),
+  sk: z.literal('NAMES'),
+  rev: z.number().int().nonnegative(),
+  kind: z.literal('name-filter'),
+  clusterId: z.string(),
+  key: binary,
+  // absent when empty: an empty binary attribute is not accepted everywhere
+  digests: binary.optional(),
+  overflow: z.boolean(),
+  count: z.number().int().nonnegative(),
+});
+
+export function nameFilterFromItem(item: Record<string, unknown>): Versioned<NameFilter> {
+  const row = parseRow(nameFilterRowSchema, item);
+  if ((row.digests?.length ?? 0) % 4 !== 0) throw new MalformedRecordError(`row ${row.pk}/${row.sk} is malformed: digests are not whole`);
+  return { clusterId: row.clusterId, key: row.key, digests: row.digests ?? Buffer.alloc(0), overflow: row.overflow, version: row.rev };
+}
+
+/** The row of a cluster's name filter at revision `rev`. */
+export function nameFilterItemOf(filter: NameFilter, rev: number): TableItem {
+  return {
+    ...nameFilterKey(filter.clusterId),
+    rev,
+    kind: 'name-filter',
+    clusterId: filter.clusterId,
+    key: filter.key,
+    ...(filter.digests.length > 0 ? { digests: filter.digests } : {}),
+    overflow: filter.overflow,
+    count: filter.digests.length / 4,
+  };
 }
 
 /** The registry row of a cluster at revision `rev`. */

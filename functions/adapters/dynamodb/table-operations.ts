@@ -92,6 +92,11 @@ export class TableOperations {
     }
   }
 
+  /** Puts an item that must not exist yet; false if it does. */
+  putIfAbsent(item: TableItem): Promise<boolean> {
+    return this.conditional(new PutCommand({ TableName: this.tableName, Item: item, ConditionExpression: 'attribute_not_exists(pk)' }));
+  }
+
   /** An unconditional put of one item. */
   async put(item: TableItem): Promise<void> {
     await this.client.send(new PutCommand({ TableName: this.tableName, Item: item }));

@@ -1,3 +1,4 @@
+import type { NameFilter } from '../name-filter.ts';
 import type { ClusterRecord, ClusterState, LastSync, MirrorFingerprint, MirroredRecord, RecordRef, SyncLease, Versioned } from '../records.ts';
 
 /**
@@ -13,6 +14,13 @@ export interface MirrorStore {
   replaceIfVersion(record: MirroredRecord, expectedVersion: number): Promise<boolean>;
   /** Deletes a record only if its version is still `expectedVersion`; false when it changed or is already gone. */
   deleteIfVersion(ref: RecordRef, expectedVersion: number): Promise<boolean>;
+  /** The cluster's name filter, or undefined; `MalformedRecordError` when its row is unreadable. */
+  readNameFilter(clusterId: string): Promise<Versioned<NameFilter> | undefined>;
+  /**
+   * Writes the cluster's name filter if the stored one is still at `expected` (a version; `absent`: none
+   * stored; `any`: whatever is stored, for replacing an unreadable row). False when that no longer holds.
+   */
+  writeNameFilter(filter: NameFilter, expected: number | 'absent' | 'any'): Promise<boolean>;
   /** Unconditional deletes (usage records, which nobody but the authenticate path writes). */
   deleteRecords(refs: readonly RecordRef[]): Promise<void>;
 }

@@ -1,5 +1,6 @@
 import type { ClusterRecord, TokenRecord } from '../records.ts';
 import type { SecretVerifier } from '../hash.ts';
+import type { NameFilter } from '../name-filter.ts';
 
 /**
  * What the authenticate path needs from the store: one read per uncached review, one per uncached
@@ -8,6 +9,12 @@ import type { SecretVerifier } from '../hash.ts';
 export interface TokenStore {
   /** The token of this cluster, or undefined. Throws `StoreUnavailableError` when the store fails. */
   getToken(clusterId: string, name: string): Promise<TokenRecord | undefined>;
+  /**
+   * The cluster's filter of existing token names, or undefined when it has none (an older table, or a
+   * cluster before its first sync). Throws `StoreUnavailableError`, or `MalformedRecordError` for a row
+   * that is not a filter.
+   */
+  getNameFilter(clusterId: string): Promise<NameFilter | undefined>;
   /** The registered cluster (its caller credentials), or undefined. Throws `StoreUnavailableError`. */
   getCluster(clusterId: string): Promise<ClusterRecord | undefined>;
   /**

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { BadRequestError } from './http-errors.ts';
-import { REFUSAL_MESSAGES, type Decision } from '../../core/review.ts';
+import { REFUSAL_MESSAGES, SILENT_REFUSALS, type Decision } from '../../core/review.ts';
 
 export const TOKEN_REVIEW_VERSIONS = ['authentication.k8s.io/v1', 'authentication.k8s.io/v1beta1'] as const;
 export type TokenReviewVersion = (typeof TOKEN_REVIEW_VERSIONS)[number];
@@ -39,7 +39,8 @@ export function parseTokenReview(body: string): TokenReviewRequest {
 }
 
 /**
- * The TokenReview reply for a decision, in the request's apiVersion. Foreign tokens get no
+ * The TokenReview reply for a decision, in the request's apiVersion. Foreign tokens and names the cluster's
+ * name filter rules out (`SILENT_REFUSALS`) get no
  * `status.error`, which keeps the refusal silent and cacheable on the apiserver; refusals of our own
  * tokens carry a short reason. `status.audiences` is left out so the apiserver assumes its own.
  */
@@ -55,7 +56,7 @@ export function tokenReviewReply(apiVersion: TokenReviewVersion, decision: Decis
             ...(Object.keys(decision.user.extra).length > 0 ? { extra: decision.user.extra } : {}),
           },
         }
-      : decision.outcome === 'refused'
+      : decision.outcome === 'refused' && !SILENT_REFUSALS.has(decision.reason)
         ? { authenticated: false, user: {}, error: REFUSAL_MESSAGES[decision.reason] }
         : { authenticated: false, user: {} };
   return { apiVersion, kind: 'TokenReview', metadata: { creationTimestamp: null }, spec: {}, status };

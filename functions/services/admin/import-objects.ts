@@ -16,6 +16,8 @@ export interface ImportOutcome {
   plan: MirrorPlan;
   /** Records that changed while importing (a revoke, another import or sync) and kept their new state. */
   conflicts: number;
+  /** Things the operator should know that did not fail the import (a name filter left larger than needed). */
+  warnings: string[];
 }
 
 /** Writes in flight at once for an import: an operator's command, not a sync run of the whole fleet. */
@@ -32,13 +34,13 @@ export async function importObjects(store: MirrorStore & Pick<AdminStore, 'bumpM
   const merged = options.prune ? sources : mergeSources(sourcesFromState(current), sources);
   const derivation = deriveRecords(clusterId, merged);
   const plan = planMirror(current, derivation.records, { prune: options.prune });
-  if (options.dryRun) return { derivation, plan, conflicts: 0 };
+  if (options.dryRun) return { derivation, plan, conflicts: 0, warnings: [] };
   let applied;
   try {
-    applied = await applyMirrorPlan(store, plan, { concurrency: IMPORT_CONCURRENCY, batchChunk: IMPORT_BATCH_CHUNK });
+    applied = await applyMirrorPlan(store, plan, { concurrency: IMPORT_CONCURRENCY, batchChunk: IMPORT_BATCH_CHUNK, names: { clusterId, current } });
   } finally {
     // after the writes, even partial ones: the next sync reads the rows and plans instead of skipping
     await store.bumpMirrorEpoch(clusterId);
   }
-  return { derivation, plan, conflicts: applied.conflicts };
+  return { derivation, plan, conflicts: applied.conflicts, warnings: applied.warnings ?? [] };
 }

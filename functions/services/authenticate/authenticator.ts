@@ -11,7 +11,7 @@ import { DecisionCache, type DecisionCacheOptions } from './decision-cache.ts';
 import { createDecisionReporting, type DecisionReportingOptions } from './decision-reporting.ts';
 import { createHashScheduler, type HashSchedulerOptions } from './hash-scheduler.ts';
 import { RateLimiter } from './rate-limiter.ts';
-import { createTokenLookup, THROTTLED, type TokenLookupOptions } from './token-lookup.ts';
+import { createTokenLookup, NOT_IN_FILTER, THROTTLED, type TokenLookupOptions } from './token-lookup.ts';
 import { createUsageRecorder, type UsageRecorderOptions } from './usage-recorder.ts';
 import { createFloodReport } from './flood-report.ts';
 
@@ -77,7 +77,12 @@ export function createAuthenticator(deps: AuthenticatorDeps): Authenticator {
   const { store, log, metrics, options } = deps;
   const hashes = createHashScheduler({ concurrency: options.hashConcurrency, maxQueuedPerCluster: options.hashQueuePerCluster });
   const callers = createCallerGate({ store, log, metrics, hashes, now: deps.now, elapsed: deps.elapsed, options });
-  const tokens = createTokenLookup({ store, elapsed: deps.elapsed, options });
+  const tokens = createTokenLookup({
+    store,
+    elapsed: deps.elapsed,
+    options,
+    unreadableFilter: (clusterId, error) => log.warn('name filter unreadable, reading unknown names within the budget', { clusterId, error: error.message }),
+  });
   const decisions = new DecisionCache(options, deps.now, deps.elapsed);
   const writes = createUsageRecorder({ store, log, now: deps.now, elapsed: deps.elapsed, sleep: deps.sleep, options });
   const floodIntervalMs = options.foreignSummaryIntervalSeconds * 1000;
@@ -124,6 +129,10 @@ export function createAuthenticator(deps: AuthenticatorDeps): Authenticator {
     if (cached) decision = cached;
     else {
       const found = await tokens.find(clusterId, name);
+      if (found === NOT_IN_FILTER) {
+        reporting.nameUnknown(clusterId, name);
+        return { outcome: 'refused', tokenName: name, reason: 'name-unknown' };
+      }
       if (found === THROTTLED) {
         reporting.lookupThrottled(clusterId);
         return { outcome: 'refused', tokenName: name, reason: 'lookup-throttled' };

@@ -27,6 +27,11 @@ export interface DecisionReporting {
   decided(clusterId: string, decision: Decision, cached: boolean, startedMs: number): void;
   /** Counts a review refused because the unknown-name budget was spent; summarised, never logged one by one. */
   lookupThrottled(clusterId: string): void;
+  /**
+   * Counts a review refused because the cluster's name filter does not hold the name: logged when a
+   * window opens, then summarised per interval (a flood of made-up or stale names is one line per interval).
+   */
+  nameUnknown(clusterId: string, tokenName: string): void;
   /** Counts a review refused because the token's slow-verify budget was spent or too much hash work waits; summarised. */
   verifyThrottled(clusterId: string, tokenName: string): void;
 }
@@ -39,6 +44,7 @@ export function createDecisionReporting(deps: DecisionReportingDeps): DecisionRe
   const intervalMs = options.foreignSummaryIntervalSeconds * 1000;
   const lookups = new IntervalTally(intervalMs, { top: SUMMARY_CLUSTERS });
   const verifies = new IntervalTally(intervalMs);
+  const unknownNames = new IntervalTally(intervalMs);
 
   return {
     decided(clusterId, decision, cached, startedMs) {
@@ -67,6 +73,14 @@ export function createDecisionReporting(deps: DecisionReportingDeps): DecisionRe
         });
       }
       if (report) log.warn('unknown token lookups throttled', { windowSeconds: report.windowSeconds, byCluster: report.top });
+    },
+
+    nameUnknown(clusterId, tokenName) {
+      metrics.count('UnknownNames', 1, { ClusterId: clusterId });
+      metrics.count('Reviews', 1, { Outcome: 'refused' });
+      const { first, report } = unknownNames.record(clusterId, deps.elapsed());
+      if (first) log.info('unknown token names refused', { clusterId, tokenName, note: 'not in the cluster’s name filter; further ones are summarised per interval' });
+      if (report) log.info('unknown token names refused', { ...report });
     },
 
     verifyThrottled(clusterId, tokenName) {

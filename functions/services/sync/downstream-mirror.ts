@@ -73,7 +73,7 @@ export async function mirrorCluster(
 
   const derivation = deriveRecords(clusterId, { tokens: tokenSources, users: userSources, secrets: secretReads.secrets });
   const plan = planMirror(current, derivation.records, { prune: true });
-  await applyMirrorPlan(store, plan, { concurrency: options.writeConcurrency, batchChunk: options.batchChunk, signal }, result);
+  await applyMirrorPlan(store, plan, { concurrency: options.writeConcurrency, batchChunk: options.batchChunk, signal, names: { clusterId, current } }, result);
   const complete = result.rejected.length === 0 && derivation.tokensWithoutHash.length === 0;
   return { tokens: tokens.items, users: users.items, current, complete };
 }

@@ -107,7 +107,7 @@ export async function mirrorFromManagement(
   const current = await store.readClusterState(clusterId);
   apply.signal.throwIfAborted();
   const plan = planMirror(current, deriveRecords(clusterId, derived.sources).records, { prune: true });
-  await applyMirrorPlan(store, plan, apply, result);
+  await applyMirrorPlan(store, plan, { ...apply, names: { clusterId, current } }, result);
   return current;
 }
 
@@ -137,7 +137,7 @@ export async function failClosed(
   result: ApplyResult,
 ): Promise<void> {
   const current = await store.readClusterState(clusterId);
-  await applyMirrorPlan(store, failClosedPlan(current), apply, result);
+  await applyMirrorPlan(store, failClosedPlan(current), { ...apply, names: { clusterId, current } }, result);
 }
 
 export interface ManagementWriteBack {

@@ -4,6 +4,7 @@ import { ClusterSourceError } from '../../core/ports/cluster-source.ts';
 import type { ClusterWorkUnit, WorkDispatcher } from '../../core/ports/work-dispatcher.ts';
 import { sourceOf, type ClusterRecord, type LastSync, type MirrorFingerprint, type SyncLease } from '../../core/records.ts';
 import { isUnchanged } from '../../core/mirror/fingerprint.ts';
+import { NameFilterError } from '../mirror/name-filter.ts';
 import { mirrorCluster } from './downstream-mirror.ts';
 import { readCluster, type Prepared } from './cluster-reads.ts';
 import { reportCluster } from './reporting.ts';
@@ -273,6 +274,6 @@ function describeFailure(error: unknown, signal?: AbortSignal): string {
     const reason: unknown = signal.reason;
     return reason instanceof SyncTimeoutError ? reason.message : 'the sync run reached its deadline';
   }
-  if (error instanceof ClusterSourceError || error instanceof NotServedError) return error.message;
+  if (error instanceof ClusterSourceError || error instanceof NotServedError || error instanceof NameFilterError) return error.message;
   return describeError(error);
 }

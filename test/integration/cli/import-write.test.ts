@@ -3,6 +3,7 @@ import { deriveRecords, type MirrorSources } from '../../../functions/core/mirro
 import { planMirror, type MirrorPlan } from '../../../functions/core/mirror/plan.ts';
 import { applyMirrorPlan } from '../../../functions/services/mirror/apply.ts';
 import { startLocalStack, type LocalStack } from '../../support/local-stack.ts';
+import type { ClusterState } from '../../../functions/core/records.ts';
 
 const HASH = '$2:jwvzsLqh6Rg:FyeWbQuUt6VEMhQOe5J1kXPf0D4H9MRjub0aNaGzyx8';
 const sources = (enabled: boolean, withBob: boolean): MirrorSources => ({
@@ -15,8 +16,8 @@ const sources = (enabled: boolean, withBob: boolean): MirrorSources => ({
 });
 
 /** Applies a plan as `import` does; returns how many records changed under it. */
-async function applyImportPlan(stack: LocalStack, plan: MirrorPlan): Promise<number> {
-  return (await applyMirrorPlan(stack.store, plan, { concurrency: 8, batchChunk: 500 })).conflicts;
+async function applyImportPlan(stack: LocalStack, plan: MirrorPlan, current: ClusterState): Promise<number> {
+  return (await applyMirrorPlan(stack.store, plan, { concurrency: 8, batchChunk: 500, names: { clusterId: 'c-w', current } })).conflicts;
 }
 
 describe('applyMirrorPlan (as import uses it)', () => {
@@ -29,8 +30,9 @@ describe('applyMirrorPlan (as import uses it)', () => {
   });
 
   it('writes a plan into the table so that planning again finds nothing to do', async () => {
-    const plan = planMirror(await stack.store.readClusterState('c-w'), deriveRecords('c-w', sources(true, true)).records, { prune: false });
-    expect(await applyImportPlan(stack, plan)).toBe(0);
+    const read = await stack.store.readClusterState('c-w');
+    const plan = planMirror(read, deriveRecords('c-w', sources(true, true)).records, { prune: false });
+    expect(await applyImportPlan(stack, plan, read)).toBe(0);
     const again = planMirror(await stack.store.readClusterState('c-w'), deriveRecords('c-w', sources(true, true)).records, { prune: true });
     expect(again.counts).toEqual({ created: 0, updated: 0, unchanged: 3, deleted: 0 });
   });
@@ -42,7 +44,7 @@ describe('applyMirrorPlan (as import uses it)', () => {
 
     await stack.store.revokeToken('c-w', 'kubeconfig-u-alice', new Date());
     await stack.store.revokeToken('c-w', 'kubeconfig-u-bob', new Date());
-    expect(await applyImportPlan(stack, plan)).toBe(2);
+    expect(await applyImportPlan(stack, plan, current)).toBe(2);
 
     const after = await stack.store.readClusterState('c-w');
     const byName = new Map(after.tokens.map((token) => [token.name, token]));

@@ -37,6 +37,7 @@ beforeAll(async () => {
   const counting: TokenStore & FloodRecorder = {
     getCluster: (clusterId) => ((reads.getCluster += 1), reviews.getCluster(clusterId)),
     getToken: (clusterId, name) => ((reads.getToken += 1), reviews.getToken(clusterId, name)),
+    getNameFilter: (clusterId) => reviews.getNameFilter(clusterId),
     recordUse: (clusterId, name, at, notBefore) => reviews.recordUse(clusterId, name, at, notBefore),
     recordVerifier: (clusterId, name, verifier) => reviews.recordVerifier(clusterId, name, verifier),
     recordFloodWindow: (window, writer) => reviews.recordFloodWindow(window, writer),

@@ -1,6 +1,7 @@
 import { METHODS, request as httpRequest } from 'node:http';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { includeNames } from '../../../functions/services/mirror/name-filter.ts';
 import { CapturingLog } from '../../support/fakes.ts';
 import { buildWorld, requestArbitrary, runs, violations, type HostileRequest, type World } from '../../support/hostile.ts';
 import { startLocalStack, type LocalStack } from '../../support/local-stack.ts';
@@ -8,7 +9,7 @@ import { soakReport } from '../../support/soak-report.ts';
 
 /**
  * The hostile-input properties end to end: real HTTP to the local server (the same event translation and
- * handler as in AWS) over a real local DynamoDB. What Node's HTTP client cannot send (raw non-ASCII in a
+ * handler as in AWS) over a real local DynamoDB, with each cluster's name filter written as sync writes it. What Node's HTTP client cannot send (raw non-ASCII in a
  * path or header) is percent-encoded or dropped first, and the oracle sees exactly what was sent.
  */
 
@@ -22,6 +23,10 @@ beforeAll(async () => {
   stack = await startLocalStack({ cacheTtlSeconds: 2, log });
   for (const row of world.clusters) await stack.store.createCluster(row);
   await stack.store.createRecords(world.tokens);
+  // each cluster's name filter, as sync or import writes it: made-up names take the filter's path
+  for (const row of world.clusters) {
+    await includeNames(stack.store, row.clusterId, [], { names: world.tokens.filter((token) => token.clusterId === row.clusterId).map((token) => token.name) });
+  }
 });
 
 afterAll(async () => {

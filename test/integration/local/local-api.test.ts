@@ -248,7 +248,7 @@ describe('the local API over HTTP, filled by the CLI', () => {
     await cli('import', 'c-gone', ...RANCHER_FILES);
     expect((await stack.review('c-gone', credential, ON_TOKEN)).status).toBe(200);
     const removed = await cli('clusters', 'remove', 'c-gone');
-    expect(removed).toMatchObject({ code: 0, stderr: 'removed cluster c-gone and 7 rows\n' }); // 6 imported + 1 usage row
+    expect(removed).toMatchObject({ code: 0, stderr: 'removed cluster c-gone and 8 rows\n' }); // 6 imported + 1 usage row + the name filter
     expect(await stack.store.readClusterState('c-gone')).toEqual({ tokens: [], users: [], secrets: [], usage: [] });
     expect((await stack.review('c-gone', credential, ON_TOKEN)).status).toBe(401);
     expect((await cli('clusters', 'remove', 'c-gone')).code).toBe(1);

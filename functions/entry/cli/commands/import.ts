@@ -56,10 +56,11 @@ export const importCommand: Command = {
     return withTable(tableLocation(input, io.env), async ({ store }) => {
       // as tokens create does: rows of an unregistered cluster would be invisible to clusters list
       if (!(await store.readCluster(clusterId))) throw new CliError(`cluster ${clusterId} is not registered (tokengate clusters add ${clusterId}); nothing imported`);
-      const { derivation, plan, conflicts } = await importObjects(store, clusterId, classified.sources, { prune, dryRun });
+      const { derivation, plan, conflicts, warnings } = await importObjects(store, clusterId, classified.sources, { prune, dryRun });
       report(io, derivation, plan);
       const { created, updated, unchanged, deleted } = plan.counts;
       io.stdout(`${dryRun ? 'dry run, would have: ' : ''}created ${created}, updated ${updated}, unchanged ${unchanged}, deleted ${deleted}\n`);
+      for (const warning of warnings) io.stderr(`warning: ${warning}\n`);
       if (conflicts === 0) return 0;
       io.stderr(
         `warning: ${conflicts} row${conflicts === 1 ? '' : 's'} changed while importing (a revoke, another import or sync) ` +

@@ -6,6 +6,7 @@ import { blockOf, type TokenBlock } from '../../../core/token-state.ts';
 import { parseValue, stringOption, stringsOption, type Command } from '../lib/command.ts';
 import { CliError, UsageError } from '../lib/errors.ts';
 import { createNativeToken, defaultTokenName, isValidTokenName } from '../../../core/native-token.ts';
+import { createToken } from '../../../services/admin/create-token.ts';
 import { clusterIdArgument, durationSchema, OUTPUT_OPTION, outputFormat, tableLocation, TABLE_OPTIONS } from '../lib/options.ts';
 import { printObjects, type ObjectView } from '../lib/output.ts';
 import { withTable } from '../../../adapters/dynamodb/table-access.ts';
@@ -62,13 +63,15 @@ export const tokensCreateCommand: Command = {
         { clusterId, name, userName, groups, now, ...(expiresAt ? { expiresAt } : {}) },
         io.randomBytes,
       );
+      let created: { warning?: string };
       try {
-        await store.createToken(record);
+        created = await createToken(store, record);
       } catch (error) {
         if (error instanceof ConflictError) throw new CliError(`a token named ${name} already exists in cluster ${clusterId}`);
         throw error;
       }
       io.stdout(`${token}\n`);
+      if (created.warning) io.stderr(`warning: ${created.warning}\n`);
       io.stderr(
         `created native token ${name} for ${userName} in cluster ${clusterId}, ` +
           `${expiresAt ? `expiring ${expiresAt.toISOString()}` : 'never expiring'}; it is shown only this once\n`,
