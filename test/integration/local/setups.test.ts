@@ -104,6 +104,7 @@ afterAll(async () => {
 describe('setups row 1: a registered cluster, ACE on, tokens from its cattle-system', () => {
   it("accepts the user's ACE token at the apiserver's webhook once registered and synced", async () => {
     const webhook = await register(REGISTERED, ['--kubeconfig', path.join(dir, 'row1.kubeconfig')]);
+    // before its first sync the cluster has no name filter yet: an unknown name is read, and refused aloud
     expect(await apiserverReview(webhook, `kubeconfig-u-row1:${SECRET_D}`)).toMatchObject({ authenticated: false, error: 'token not found' });
     const synced = await cli(['sync', REGISTERED]);
     expect(synced.code, synced.stdout + synced.stderr).toBe(0);
@@ -125,9 +126,9 @@ describe("setups row 2: a Rancher-provisioned cluster, ACE off, tokens from Ranc
       authenticated: true,
       user: { username: 'u-row2', groups: ['github_org://acme'] },
     });
-    expect(await apiserverReview(webhook, `kubeconfig-u-row2-unscoped:${SECRET_D}`)).toMatchObject({ authenticated: false, error: 'token not found' });
+    expect(await apiserverReview(webhook, `kubeconfig-u-row2-unscoped:${SECRET_D}`)).toEqual({ authenticated: false, user: {} });
     // a token scoped to another cluster is no good here either
-    expect(await apiserverReview(webhook, `kubeconfig-u-row3:${SECRET_D}`)).toMatchObject({ authenticated: false, error: 'token not found' });
+    expect(await apiserverReview(webhook, `kubeconfig-u-row3:${SECRET_D}`)).toEqual({ authenticated: false, user: {} });
   });
 });
 
