@@ -5,7 +5,7 @@
  * piece of bookkeeping the domain sees is a record's `version`, which the store bumps on every write
  * and which conditional writes compare against (see {@link Versioned}).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** Lower-case DNS label, like Rancher's `c-xxxxx`, `c-m-xxxxxxxx` and `local`. */
 export const clusterIdSchema = z

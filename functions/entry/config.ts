@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * The configuration schemas' shared base. Every entry point parses its environment once, with one

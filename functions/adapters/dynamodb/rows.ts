@@ -9,7 +9,7 @@
  * Every row carries `rev`, bumped on each write (the records' `version`), and a token row with a
  * parseable expiry carries `ttl`, so DynamoDB removes it a day after it expires.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { expiryOf } from '../../core/expiry.ts';
 import { MalformedRecordError } from '../../core/errors.ts';
 import {

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { baseConfigSchema, booleanText } from '../config.ts';
 
 /** Environment of the authenticate function (and the local server, which runs the same handler). */

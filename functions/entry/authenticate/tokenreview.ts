@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { BadRequestError } from './http-errors.ts';
 import { REFUSAL_MESSAGES, type Decision } from '../../core/review.ts';
 

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { SyncOptions } from '../../services/sync/sync.ts';
 import { baseConfigSchema, parseConfig } from '../config.ts';
 

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { parseValue, type Command, type OptionDef } from '../lib/command.ts';
 import { OUTPUT_FORMATS } from '../lib/output.ts';
 

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { clusterIdSchema } from '../../../core/records.ts';
 import { baseConfigSchema, parseConfig, tableClientOf } from '../../config.ts';
 import { parseValue, stringOption, type CommandInput, type OptionDef } from './command.ts';
