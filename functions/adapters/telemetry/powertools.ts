@@ -1,4 +1,5 @@
 import { LogFormatter, LogItem, Logger } from '@aws-lambda-powertools/logger';
+import type { ConstructorOptions } from '@aws-lambda-powertools/logger/types';
 import type { LogAttributes, UnformattedAttributes } from '@aws-lambda-powertools/logger/types';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
@@ -58,13 +59,94 @@ export function beginInvocation(context: Context | undefined, correlationId?: st
   for (const metrics of live(metricsInstances)) metrics.captureColdStartMetric(context.functionName);
 }
 
+/**
+ * How log lines reach the process's output. `per-line` (Lambda): each line is written when it is logged,
+ * as Powertools does, so every line of an invocation is complete before the handler returns (a frozen or
+ * reaped container loses none). `per-turn` (the local server): the lines of one event-loop turn are
+ * written together at the end of it (one write per stream and turn, and at exit), which under load is a
+ * write for many requests instead of one per request.
+ */
+export type LogLines = 'per-line' | 'per-turn';
+
+/** Powertools' console writes levels above INFO (WARN, ERROR, CRITICAL) to stderr, the rest to stdout. */
+const STDERR_FROM_LEVEL = 16;
+
+/** Lines waiting for the end of the event-loop turn, per stream; written at the latest when the process exits. */
+class TurnBatch {
+  private static readonly pending = new Set<TurnBatch>();
+  private static exitHooked = false;
+  private stdout: string[] = [];
+  private stderr: string[] = [];
+  private scheduled = false;
+
+  add(toStderr: boolean, line: string): void {
+    (toStderr ? this.stderr : this.stdout).push(line);
+    if (this.scheduled) return;
+    this.scheduled = true;
+    TurnBatch.pending.add(this);
+    if (!TurnBatch.exitHooked) {
+      TurnBatch.exitHooked = true;
+      process.once('exit', () => {
+        for (const batch of TurnBatch.pending) batch.flush();
+      });
+    }
+    setImmediate(() => this.flush());
+  }
+
+  flush(): void {
+    this.scheduled = false;
+    TurnBatch.pending.delete(this);
+    // stdout and stderr are synchronous for files and pipes on Linux: the lines are out when write returns.
+    if (this.stdout.length > 0) process.stdout.write(`${this.stdout.join('\n')}\n`);
+    if (this.stderr.length > 0) process.stderr.write(`${this.stderr.join('\n')}\n`);
+    this.stdout = [];
+    this.stderr = [];
+  }
+}
+
+/** Powertools' Logger, printing the very line Powertools prints (same attributes, same JSON), batched per turn. */
+class TurnBatchedLogger extends Logger {
+  private batch?: TurnBatch;
+
+  constructor(options: ConstructorOptions) {
+    super(options);
+    this.batch = new TurnBatch();
+  }
+
+  protected override printLog(logLevel: number, log: LogItem): void {
+    // POWERTOOLS_DEV pretty-prints (indented, through the global console): left to Powertools.
+    if (!this.batch || isTruthy(process.env.POWERTOOLS_DEV)) return super.printLog(logLevel, log);
+    log.prepareForPrint();
+    const attributes = log.getAttributes();
+    // Powertools' replacer (errors, bigints, cycles) is the identity on primitives and arrays of them, which
+    // is all a decision line holds; calling it for every key cost more than the rest of the line.
+    const line = isFlat(attributes) ? JSON.stringify(attributes) : JSON.stringify(attributes, this.getJsonReplacer());
+    this.batch.add(logLevel >= STDERR_FROM_LEVEL, line);
+  }
+}
+
+const isPrimitive = (value: unknown) => value === null || (typeof value !== 'object' && typeof value !== 'bigint' && typeof value !== 'function');
+
+/** Whether every attribute is a primitive (not a bigint) or an array of such. */
+function isFlat(attributes: Record<string, unknown>): boolean {
+  for (const key in attributes) {
+    const value = attributes[key];
+    if (isPrimitive(value)) continue;
+    if (!Array.isArray(value) || !value.every(isPrimitive)) return false;
+  }
+  return true;
+}
+
+const isTruthy = (value: string | undefined) => value !== undefined && ['1', 'true', 'on', 'yes', 'y'].includes(value.toLowerCase());
+
 /** A Powertools Logger behind the `Log` port. */
-export function powertoolsLog(serviceName: string, logLevel?: string): Log {
-  const logger = new Logger({
+export function powertoolsLog(serviceName: string, logLevel?: string, lines: LogLines = 'per-line'): Log {
+  const options: ConstructorOptions = {
     serviceName,
     logFormatter: new TokengateLogFormatter(),
     ...(logLevel ? { logLevel: logLevel.toUpperCase() as 'INFO' } : {}),
-  });
+  };
+  const logger = lines === 'per-turn' ? new TurnBatchedLogger(options) : new Logger(options);
   loggers.add(new WeakRef(logger));
   return {
     debug: (message, attributes) => logger.debug(message, attributes ?? {}),

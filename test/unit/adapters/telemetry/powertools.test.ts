@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { powertoolsMetrics } from '../../../../functions/adapters/telemetry/powertools.ts';
+import { powertoolsLog, powertoolsMetrics } from '../../../../functions/adapters/telemetry/powertools.ts';
 
 let written: string[];
 
@@ -69,5 +69,41 @@ describe('powertoolsMetrics', () => {
     expect(lines[0].ReviewLatency).toHaveLength(99);
     expect(written.filter((line) => line.startsWith('stderr:'))).toEqual([]);
     expect(lines[0].Reviews).toBe(1_000);
+  });
+});
+
+describe('powertoolsLog', () => {
+  const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
+  const attributes = { clusterId: 'c-abc12', tokenName: 'token-1', outcome: 'accepted', cached: false, latencyMs: 1.25, groups: ['a', 'b'] };
+
+  it('per turn (the local server): the same lines Powertools writes one by one, in one write per stream at the end of the turn', async () => {
+    vi.useFakeTimers({ toFake: ['Date'], now: new Date('2026-12-01T10:00:00.000Z') });
+    const boom = new Error('boom');
+    try {
+      const perLine = powertoolsLog('tokengate', 'INFO', 'per-line');
+      perLine.info('token accepted', attributes);
+      perLine.info('nested', { detail: { reason: 'x' }, error: boom });
+      perLine.warn('throttled', { clusterId: 'c-abc12' });
+      const oneByOne = [...written];
+      expect(oneByOne).toHaveLength(3);
+      written = [];
+
+      const perTurn = powertoolsLog('tokengate', 'INFO', 'per-turn');
+      perTurn.info('token accepted', attributes);
+      perTurn.info('nested', { detail: { reason: 'x' }, error: boom });
+      perTurn.warn('throttled', { clusterId: 'c-abc12' });
+      expect(written).toEqual([]);
+      await nextTurn();
+      expect(written).toEqual([oneByOne[0]! + oneByOne[1]!, oneByOne[2]!]);
+      expect(JSON.parse(oneByOne[0]!)).toEqual({ level: 'INFO', message: 'token accepted', timestamp: '2026-12-01T10:00:00.000Z', service: 'tokengate', ...attributes });
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('per line (Lambda): each line is out when the call returns', () => {
+    powertoolsLog('tokengate', 'INFO').info('token accepted', attributes);
+    expect(written).toHaveLength(1);
+    expect(JSON.parse(written[0]!)).toMatchObject({ message: 'token accepted', ...attributes });
   });
 });
