@@ -104,13 +104,16 @@ class TurnBatch {
   }
 }
 
-/** Powertools' Logger, printing the very line Powertools prints (same attributes, same JSON), batched per turn. */
-class TurnBatchedLogger extends Logger {
-  private batch?: TurnBatch;
+/**
+ * Powertools' Logger, printing the very line Powertools prints (same attributes, same JSON, same stream),
+ * either at once (`per-line`, as Powertools' console does) or batched per turn.
+ */
+class TokengateLogger extends Logger {
+  private batch?: TurnBatch | 'none';
 
-  constructor(options: ConstructorOptions) {
+  constructor(options: ConstructorOptions, lines: LogLines) {
     super(options);
-    this.batch = new TurnBatch();
+    this.batch = lines === 'per-turn' ? new TurnBatch() : 'none';
   }
 
   protected override printLog(logLevel: number, log: LogItem): void {
@@ -121,7 +124,10 @@ class TurnBatchedLogger extends Logger {
     // Powertools' replacer (errors, bigints, cycles) is the identity on primitives and arrays of them, which
     // is all a decision line holds; calling it for every key cost more than the rest of the line.
     const line = isFlat(attributes) ? JSON.stringify(attributes) : JSON.stringify(attributes, this.getJsonReplacer());
-    this.batch.add(logLevel >= STDERR_FROM_LEVEL, line);
+    const toStderr = logLevel >= STDERR_FROM_LEVEL;
+    if (this.batch !== 'none') this.batch.add(toStderr, line);
+    // What Powertools' console does: the line and a newline, synchronously for files and pipes on Linux.
+    else (toStderr ? process.stderr : process.stdout).write(`${line}\n`);
   }
 }
 
@@ -146,7 +152,7 @@ export function powertoolsLog(serviceName: string, logLevel?: string, lines: Log
     logFormatter: new TokengateLogFormatter(),
     ...(logLevel ? { logLevel: logLevel.toUpperCase() as 'INFO' } : {}),
   };
-  const logger = lines === 'per-turn' ? new TurnBatchedLogger(options) : new Logger(options);
+  const logger = new TokengateLogger(options, lines);
   loggers.add(new WeakRef(logger));
   return {
     debug: (message, attributes) => logger.debug(message, attributes ?? {}),
