@@ -9,7 +9,8 @@
  * Every row carries `rev`, bumped on each write (the records' `version`), and a token row with a
  * parseable expiry carries `ttl`, so DynamoDB removes it a day after it expires.
  */
-import * as z from 'zod';
+// zod/mini: this file is on the authenticate path, where the full zod costs ~80 KiB of bundle and its evaluation.
+import * as z from 'zod/mini';
 import { expiryOf } from '../../core/expiry.ts';
 import { MalformedRecordError } from '../../core/errors.ts';
 import {
@@ -71,7 +72,7 @@ export function parseSortKey(sk: string): { kind: RecordRef['kind']; name: strin
 }
 
 const extraByProviderSchema = z.record(z.string(), z.record(z.string(), z.array(z.string())));
-const bookkeeping = { pk: z.string(), sk: z.string(), rev: z.number().int().nonnegative().default(0) };
+const bookkeeping = { pk: z.string(), sk: z.string(), rev: z._default(z.int().check(z.nonnegative()), 0) };
 
 const tokenRowSchema = z.looseObject({
   ...bookkeeping,
@@ -81,17 +82,15 @@ const tokenRowSchema = z.looseObject({
   origin: z.enum(['rancher', 'native']),
   userName: z.string(),
   enabled: z.boolean(),
-  revoked: z.boolean().optional(),
-  revokedAt: z.string().optional(),
-  expiresAt: z.string().optional(),
-  hash: z.string().optional(),
-  user: z
-    .object({ enabled: z.boolean(), groups: z.array(z.string()).default([]), extraByProvider: extraByProviderSchema.default({}) })
-    .optional(),
-  createdAt: z.string().optional(),
-  sourceDigest: z.string().optional(),
-  verifier: z.object({ source: z.string(), hash: z.string() }).optional(),
-  ttl: z.number().int().optional(),
+  revoked: z.optional(z.boolean()),
+  revokedAt: z.optional(z.string()),
+  expiresAt: z.optional(z.string()),
+  hash: z.optional(z.string()),
+  user: z.optional(z.object({ enabled: z.boolean(), groups: z._default(z.array(z.string()), []), extraByProvider: z._default(extraByProviderSchema, {}) })),
+  createdAt: z.optional(z.string()),
+  sourceDigest: z.optional(z.string()),
+  verifier: z.optional(z.object({ source: z.string(), hash: z.string() })),
+  ttl: z.optional(z.int()),
 });
 
 const userRowSchema = z.looseObject({
@@ -100,11 +99,11 @@ const userRowSchema = z.looseObject({
   clusterId: z.string(),
   userId: z.string(),
   enabled: z.boolean(),
-  groups: z.array(z.string()).default([]),
-  extraByProvider: extraByProviderSchema.default({}),
-  lastRefresh: z.string().optional(),
-  needsRefresh: z.boolean().optional(),
-  sourceDigest: z.string().optional(),
+  groups: z._default(z.array(z.string()), []),
+  extraByProvider: z._default(extraByProviderSchema, {}),
+  lastRefresh: z.optional(z.string()),
+  needsRefresh: z.optional(z.boolean()),
+  sourceDigest: z.optional(z.string()),
 });
 
 const secretRowSchema = z.looseObject({
@@ -113,7 +112,7 @@ const secretRowSchema = z.looseObject({
   clusterId: z.string(),
   name: z.string(),
   hash: z.string(),
-  sourceDigest: z.string().optional(),
+  sourceDigest: z.optional(z.string()),
 });
 
 const revocationRowSchema = z.looseObject({
@@ -128,50 +127,50 @@ const revocationRowSchema = z.looseObject({
 
 // A usage row is known by its `USED#` sort key. `kind: 'used'` is only on rows written before the
 // authenticate role lost the right to write `kind` (infra/iam.yml), so it is optional.
-const usedRowSchema = z.looseObject({ pk: z.string(), sk: z.string(), kind: z.literal('used').optional(), lastUsedAt: z.string() });
+const usedRowSchema = z.looseObject({ pk: z.string(), sk: z.string(), kind: z.optional(z.literal('used')), lastUsedAt: z.string() });
 
 const callerCredentialSchema = z.object({
   id: z.string(),
   hash: z.string(),
   createdAt: z.string(),
-  notAfter: z.string().optional(),
+  notAfter: z.optional(z.string()),
 });
 
 const clusterAccessSchema = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('secretsmanager'), secretId: z.string().min(1), context: z.string().min(1).optional() }),
-  z.object({ kind: z.literal('file'), path: z.string().min(1), context: z.string().min(1).optional() }),
+  z.object({ kind: z.literal('secretsmanager'), secretId: z.string().check(z.minLength(1)), context: z.optional(z.string().check(z.minLength(1))) }),
+  z.object({ kind: z.literal('file'), path: z.string().check(z.minLength(1)), context: z.optional(z.string().check(z.minLength(1))) }),
 ]);
 
 const clusterRowSchema = z.looseObject({
   pk: z.literal(REGISTRY_PK),
   sk: z.string(),
-  rev: z.number().int().nonnegative().default(0),
+  rev: z._default(z.int().check(z.nonnegative()), 0),
   kind: z.literal('cluster'),
   clusterId: z.string(),
   createdAt: z.string(),
   credentials: z.array(callerCredentialSchema),
-  source: z.enum(['downstream', 'rancher']).optional(),
-  acceptUnscopedTokens: z.boolean().optional(),
-  access: clusterAccessSchema.optional(),
-  lastSync: z
-    .object({
+  source: z.optional(z.enum(['downstream', 'rancher'])),
+  acceptUnscopedTokens: z.optional(z.boolean()),
+  access: z.optional(clusterAccessSchema),
+  lastSync: z.optional(
+    z.object({
       at: z.string(),
       outcome: z.enum(['ok', 'failed']),
-      objects: z.number().int().nonnegative(),
-      writes: z.number().int().nonnegative(),
-      deletes: z.number().int().nonnegative(),
-      durationMs: z.number().nonnegative(),
-      error: z.string().optional(),
-      rejected: z.number().int().nonnegative().optional(),
-      skipped: z.number().int().nonnegative().optional(),
-    })
-    .optional(),
-  lastSuccessfulSyncAt: z.string().optional(),
-  syncLease: z.object({ owner: z.string(), expiresAtMs: z.number().int() }).optional(),
+      objects: z.int().check(z.nonnegative()),
+      writes: z.int().check(z.nonnegative()),
+      deletes: z.int().check(z.nonnegative()),
+      durationMs: z.number().check(z.nonnegative()),
+      error: z.optional(z.string()),
+      rejected: z.optional(z.int().check(z.nonnegative())),
+      skipped: z.optional(z.int().check(z.nonnegative())),
+    }),
+  ),
+  lastSuccessfulSyncAt: z.optional(z.string()),
+  syncLease: z.optional(z.object({ owner: z.string(), expiresAtMs: z.int() })),
 });
 
 /** Validates a row read from the table; a row that does not match is a defect of whoever wrote it. */
-function parseRow<S extends z.ZodType>(schema: S, item: Record<string, unknown>): z.infer<S> {
+function parseRow<S extends z.ZodMiniType>(schema: S, item: Record<string, unknown>): z.infer<S> {
   const parsed = schema.safeParse(item);
   if (parsed.success) return parsed.data;
   const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ');
@@ -221,7 +220,7 @@ const rancherSourceRowSchema = z.looseObject({
   sk: z.literal('SOURCE'),
   kind: z.literal('rancher-source'),
   access: clusterAccessSchema,
-  writeBack: z.boolean().default(false),
+  writeBack: z._default(z.boolean(), false),
   updatedAt: z.string(),
 });
 
