@@ -1,5 +1,5 @@
 import { LogFormatter, LogItem, Logger } from '@aws-lambda-powertools/logger';
-import type { ConstructorOptions } from '@aws-lambda-powertools/logger/types';
+import type { ConstructorOptions, LogItemExtraInput, LogItemMessage } from '@aws-lambda-powertools/logger/types';
 import type { LogAttributes, UnformattedAttributes } from '@aws-lambda-powertools/logger/types';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
@@ -110,10 +110,70 @@ class TurnBatch {
  */
 class TokengateLogger extends Logger {
   private batch?: TurnBatch | 'none';
+  private formatter?: TokengateLogFormatter;
+  private serviceLabel = '';
+  /** No Lambda context, correlation id or extra keys were ever added: a line is its message and attributes. */
+  private plain = true;
 
-  constructor(options: ConstructorOptions, lines: LogLines) {
+  constructor(options: ConstructorOptions & { logFormatter: TokengateLogFormatter; serviceName: string }, lines: LogLines) {
     super(options);
     this.batch = lines === 'per-turn' ? new TurnBatch() : 'none';
+    this.formatter = options.logFormatter;
+    this.serviceLabel = options.serviceName;
+  }
+
+  protected override processLogItem(logLevel: number, input: LogItemMessage, extraInput: LogItemExtraInput): void {
+    const line = this.plainLine(logLevel, input, extraInput);
+    if (line === undefined) return super.processLogItem(logLevel, input, extraInput);
+    if (line !== '') (this.batch as TurnBatch).add(logLevel >= STDERR_FROM_LEVEL, line);
+  }
+
+  /**
+   * The local server's line for a message with flat attributes, built directly: what Powertools' log item
+   * comes to when there is no Lambda context, trace id, correlation id, sampling or extra key (its level,
+   * message, timestamp and service, then the attributes, without empty ones), at a fraction of the cost.
+   * '' when the level is off; undefined when anything else applies, and Powertools builds the line.
+   */
+  private plainLine(logLevel: number, input: LogItemMessage, extraInput: LogItemExtraInput): string | undefined {
+    if (!(this.batch instanceof TurnBatch) || !this.plain || !this.formatter || this.serviceLabel === '') return undefined;
+    if (typeof input !== 'string' || input === '' || extraInput.length > 1) return undefined;
+    const env = process.env;
+    if (env._X_AMZN_TRACE_ID !== undefined || env.POWERTOOLS_LOGGER_SAMPLE_RATE !== undefined || isTruthy(env.POWERTOOLS_DEV)) return undefined;
+    const level = LEVEL_NAMES[logLevel];
+    if (level === undefined) return undefined;
+    const attributes = extraInput[0];
+    if (attributes !== undefined && (typeof attributes !== 'object' || attributes === null || attributes instanceof Error || Array.isArray(attributes))) {
+      return undefined;
+    }
+    if (logLevel < this.level) return '';
+    const line: Record<string, unknown> = { level, message: input, timestamp: this.formatter.formatTimestamp(new Date()), service: this.serviceLabel };
+    for (const key in attributes) {
+      const value = (attributes as Record<string, unknown>)[key];
+      if (value === undefined || value === null || value === '') continue;
+      if (RESERVED_KEYS.has(key) || !(isPrimitive(value) || (Array.isArray(value) && value.every(isPrimitive)))) return undefined;
+      line[key] = value;
+    }
+    return JSON.stringify(line);
+  }
+
+  override addContext(context: Parameters<Logger['addContext']>[0]): void {
+    this.plain = false;
+    super.addContext(context);
+  }
+
+  override appendKeys(attributes: Parameters<Logger['appendKeys']>[0]): void {
+    this.plain = false;
+    super.appendKeys(attributes);
+  }
+
+  override appendPersistentKeys(attributes: Parameters<Logger['appendPersistentKeys']>[0]): void {
+    this.plain = false;
+    super.appendPersistentKeys(attributes);
+  }
+
+  override setCorrelationId(value: unknown, correlationIdPath?: string): void {
+    this.plain = false;
+    super.setCorrelationId(value, correlationIdPath);
   }
 
   protected override printLog(logLevel: number, log: LogItem): void {
@@ -131,6 +191,10 @@ class TokengateLogger extends Logger {
   }
 }
 
+/** Powertools' level names by threshold, and the keys it reserves (an attribute of that name is dropped with a warning). */
+const LEVEL_NAMES: Record<number, string> = { 6: 'TRACE', 8: 'DEBUG', 12: 'INFO', 16: 'WARN', 20: 'ERROR', 24: 'CRITICAL' };
+const RESERVED_KEYS = new Set(['level', 'message', 'sampling_rate', 'service', 'timestamp']);
+
 const isPrimitive = (value: unknown) => value === null || (typeof value !== 'object' && typeof value !== 'bigint' && typeof value !== 'function');
 
 /** Whether every attribute is a primitive (not a bigint) or an array of such. */
@@ -147,7 +211,7 @@ const isTruthy = (value: string | undefined) => value !== undefined && ['1', 'tr
 
 /** A Powertools Logger behind the `Log` port. */
 export function powertoolsLog(serviceName: string, logLevel?: string, lines: LogLines = 'per-line'): Log {
-  const options: ConstructorOptions = {
+  const options = {
     serviceName,
     logFormatter: new TokengateLogFormatter(),
     ...(logLevel ? { logLevel: logLevel.toUpperCase() as 'INFO' } : {}),

@@ -80,21 +80,28 @@ describe('powertoolsLog', () => {
     vi.useFakeTimers({ toFake: ['Date'], now: new Date('2026-12-01T10:00:00.000Z') });
     const boom = new Error('boom');
     try {
-      const perLine = powertoolsLog('tokengate', 'INFO', 'per-line');
-      perLine.info('token accepted', attributes);
-      perLine.info('nested', { detail: { reason: 'x' }, error: boom });
-      perLine.warn('throttled', { clusterId: 'c-abc12' });
+      // flat attributes (built directly per turn), empty values, a reserved key, nested ones and an error
+      // (left to Powertools), a level that is off
+      const calls = (log: ReturnType<typeof powertoolsLog>) => {
+        log.info('token accepted', attributes);
+        log.info('nested', { detail: { reason: 'x' }, error: boom });
+        log.info('empties', { a: '', b: null, c: undefined, d: 0, e: false, f: [], g: ['x', 1, true] });
+        log.info('reserved', { service: 'other', clusterId: 'c-abc12' });
+        log.debug('not at INFO', attributes);
+        log.warn('throttled', { clusterId: 'c-abc12' });
+      };
+      calls(powertoolsLog('tokengate', 'INFO', 'per-line'));
       const oneByOne = [...written];
-      expect(oneByOne).toHaveLength(3);
+      expect(oneByOne.filter((line) => !line.includes('reserved key'))).toHaveLength(5);
       written = [];
 
-      const perTurn = powertoolsLog('tokengate', 'INFO', 'per-turn');
-      perTurn.info('token accepted', attributes);
-      perTurn.info('nested', { detail: { reason: 'x' }, error: boom });
-      perTurn.warn('throttled', { clusterId: 'c-abc12' });
+      calls(powertoolsLog('tokengate', 'INFO', 'per-turn'));
       expect(written).toEqual([]);
       await nextTurn();
-      expect(written).toEqual([oneByOne[0]! + oneByOne[1]!, oneByOne[2]!]);
+      // one write per stream: the stdout lines together, then the stderr ones (the spy marks a stderr write)
+      const stdout = oneByOne.filter((line) => !line.startsWith('stderr:')).join('');
+      const stderr = `stderr:${oneByOne.filter((line) => line.startsWith('stderr:')).map((line) => line.slice('stderr:'.length)).join('')}`;
+      expect(written).toEqual([stdout, stderr]);
       expect(JSON.parse(oneByOne[0]!)).toEqual({ level: 'INFO', message: 'token accepted', timestamp: '2026-12-01T10:00:00.000Z', service: 'tokengate', ...attributes });
     } finally {
       vi.useRealTimers();
