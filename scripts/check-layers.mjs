@@ -14,7 +14,7 @@ const LAYERS = ['core', 'services', 'adapters', 'entry'];
 /** Packages a layer may import besides Node's own modules (checked for core and services only). */
 const ALLOWED_PACKAGES = {
   core: new Set(['zod', '@node-rs/argon2']),
-  services: new Set(['zod', '@node-rs/argon2', 'lru-cache', 'p-limit']),
+  services: new Set(['zod', '@node-rs/argon2', 'p-limit']),
 };
 /** Node built-ins core may use: no I/O. */
 const CORE_BUILTINS = new Set(['node:crypto']);

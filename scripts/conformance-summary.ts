@@ -7,7 +7,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { z } from 'zod';
+import * as z from 'zod';
 
 const eventSchema = z.object({
   Action: z.string(),

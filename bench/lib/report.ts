@@ -1,5 +1,22 @@
 import type { Summary } from './stats.ts';
 
+/** What every scenario group receives from `bench/run.ts`. */
+export interface BenchContext {
+  /** `--quick`: the same scenarios, shorter and smaller (the whole run under 60 s). */
+  quick: boolean;
+  /** A local DynamoDB (dynalite) in its own process, shared by the groups that need one. */
+  dynamoEndpoint: string;
+  /** A progress line on stderr (the table goes to stdout). */
+  progress: (message: string) => void;
+}
+
+/** A group of scenarios: registered once in `bench/run.ts`'s `GROUPS`, selected with `--only=<key>`. */
+export interface BenchGroup {
+  key: string;
+  name: string;
+  run: (context: BenchContext) => Promise<Row[]>;
+}
+
 export type Verdict = 'PASS' | 'FAIL' | 'report' | 'not yet measured' | 'ERROR';
 
 /** One line of the table. Numbers are optional: cold start and sync report times, not throughput. */
@@ -61,6 +78,47 @@ export function renderTable(rows: Row[]): string {
   const rule = `|${widths.map((width) => '-'.repeat(width + 2)).join('|')}|`;
   const notes = rows.flatMap((row) => (row.notes ?? []).map((note) => `- ${row.scenario}: ${note}`));
   return [line(header), rule, ...body.map(line), ...(notes.length > 0 ? ['', ...notes] : [])].join('\n');
+}
+
+/**
+ * A row with a target on one number: PASS when `value` is within the bound (`atMost` and/or `atLeast`),
+ * FAIL otherwise, ERROR when the value could not be measured (NaN). Use it for every target that is not a
+ * throughput ratio: a difference of medians (`+32 ms`), a size, a count, a share of capacity.
+ */
+export function targetRow(options: {
+  group: string;
+  scenario: string;
+  /** The number compared with the bound, in the bound's unit. */
+  value: number;
+  atMost?: number;
+  atLeast?: number;
+  /** How the ratio column shows the value, e.g. `+32 ms`, `583 KiB`, `3.1%`. */
+  shown: string;
+  /** How the target column shows the bound, e.g. `≤ +40 ms`. */
+  target: string;
+  measured?: Summary;
+  baselineName?: string;
+  baseline?: Summary;
+  notes?: string[];
+}): Row {
+  const within =
+    (options.atMost === undefined || options.value <= options.atMost) && (options.atLeast === undefined || options.value >= options.atLeast);
+  return {
+    group: options.group,
+    scenario: options.scenario,
+    ...(options.measured ? { measured: options.measured } : {}),
+    ...(options.baselineName ? { baselineName: options.baselineName } : {}),
+    ...(options.baseline ? { baseline: options.baseline } : {}),
+    ratio: options.shown,
+    target: options.target,
+    verdict: Number.isNaN(options.value) ? 'ERROR' : within ? 'PASS' : 'FAIL',
+    ...(options.notes && options.notes.length > 0 ? { notes: options.notes } : {}),
+  };
+}
+
+/** A row measured elsewhere that is not there yet (e.g. a scenario another change adds). */
+export function pendingRow(group: string, scenario: string, target: string, note: string): Row {
+  return { group, scenario, target, verdict: 'not yet measured', notes: [note] };
 }
 
 /** A throughput comparison against a floor: PASS when measured/baseline ≥ target. */

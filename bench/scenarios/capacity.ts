@@ -1,9 +1,9 @@
 import { startWorker } from '../lib/child.ts';
 import type { Consumed } from '../lib/capacity.ts';
-import type { TargetRow } from '../lib/target-row.ts';
+import type { BenchContext, BenchGroup } from '../lib/report.ts';
+import { toReportRow, type TargetRow } from '../lib/target-row.ts';
 import type { CapacityRun } from '../workers/capacity.ts';
 import type { KubeClustersReady } from '../workers/kube-clusters.ts';
-import type { Context } from './inprocess.ts';
 
 const GROUP = 'capacity';
 /** Issue 13, target 3. */
@@ -15,7 +15,7 @@ const REVIEW_RCU = 0.5;
  * capacity of a no-change resync against reading all of the cluster's rows once, and of one uncached review.
  * One test apiserver (1,000 tokens quick, 10,000 full), DynamoDB Local, the sync: three processes.
  */
-export async function capacityScenarios(context: Context): Promise<TargetRow[]> {
+export async function capacityScenarios(context: BenchContext): Promise<TargetRow[]> {
   const tokens = context.quick ? 1_000 : 10_000;
   context.progress(`capacity: DynamoDB Local and a test apiserver with ${tokens.toLocaleString('en-US')} tokens`);
   const ddb = await startWorker<{ endpoint: string }>('ddb-local.ts');
@@ -89,3 +89,6 @@ function assertOk(run: CapacityRun): void {
   const failed = run.summary.clusters.filter((cluster) => cluster.outcome !== 'ok');
   if (failed.length > 0) throw new Error(`sync failed: ${failed.map((cluster) => `${cluster.clusterId}: ${cluster.error ?? cluster.outcome}`).join('; ')}`);
 }
+
+/** The `capacity` group of `npm run bench`. */
+export const capacityGroup: BenchGroup = { key: 'capacity', name: 'sync capacity', run: async (context) => (await capacityScenarios(context)).map(toReportRow) };

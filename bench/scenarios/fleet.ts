@@ -1,8 +1,8 @@
 import { startWorker } from '../lib/child.ts';
-import type { TargetRow } from '../lib/target-row.ts';
+import type { BenchContext, BenchGroup } from '../lib/report.ts';
+import { toReportRow, type TargetRow } from '../lib/target-row.ts';
 import type { KubeClustersReady } from '../workers/kube-clusters.ts';
 import type { SyncRun } from '../workers/sync.ts';
-import type { Context } from './inprocess.ts';
 
 const GROUP = 'fleet';
 /** Issue 13, target 4: the whole fleet inside one schedule interval. */
@@ -14,7 +14,7 @@ const INTERVAL_MS = 60_000;
  * resync, and a full reconcile (no fingerprint: every cluster's rows read and planned). Objects/s and the
  * per-cluster p99 of each; PASS when the run fits one 60 s interval on this machine.
  */
-export async function fleetScenarios(context: Context): Promise<TargetRow[]> {
+export async function fleetScenarios(context: BenchContext): Promise<TargetRow[]> {
   const clusters = context.quick ? 40 : 200;
   const tokens = 500;
   const concurrency = '16';
@@ -75,3 +75,6 @@ export async function fleetScenarios(context: Context): Promise<TargetRow[]> {
     await kube.stop();
   }
 }
+
+/** The `fleet` group of `npm run bench`. */
+export const fleetGroup: BenchGroup = { key: 'fleet', name: 'fleet', run: async (context) => (await fleetScenarios(context)).map(toReportRow) };

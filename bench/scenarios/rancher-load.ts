@@ -1,7 +1,7 @@
 import { startWorker } from '../lib/child.ts';
-import type { TargetRow } from '../lib/target-row.ts';
+import type { BenchContext, BenchGroup } from '../lib/report.ts';
+import { toReportRow, type TargetRow } from '../lib/target-row.ts';
 import type { ManagementLoad } from '../workers/rancher-management.ts';
-import type { Context } from './inprocess.ts';
 
 const GROUP = 'rancher load';
 /** Issue 11: an unchanged Rancher costs almost nothing per minute; held here to 1% of a full listing's bytes. */
@@ -12,7 +12,7 @@ const NO_CHANGE_BYTES_SHARE = 0.01;
  * management apiserver with 50,000 tokens (quick: 5,000), for a full listing and for the next run when nothing
  * changed (a watch from the stored resourceVersions).
  */
-export async function rancherLoadScenarios(context: Context): Promise<TargetRow[]> {
+export async function rancherLoadScenarios(context: BenchContext): Promise<TargetRow[]> {
   const tokens = context.quick ? 5_000 : 50_000;
   context.progress(`rancher load: a test management apiserver with ${tokens.toLocaleString('en-US')} tokens`);
   const worker = await startWorker<{ tokens: number; users: number; clusters: number }>('rancher-management.ts', [], { BENCH_MANAGEMENT_TOKENS: String(tokens) });
@@ -40,3 +40,6 @@ export async function rancherLoadScenarios(context: Context): Promise<TargetRow[
     await worker.stop();
   }
 }
+
+/** The `rancher-load` group of `npm run bench`. */
+export const rancherLoadGroup: BenchGroup = { key: 'rancher-load', name: 'rancher load', run: async (context) => (await rancherLoadScenarios(context)).map(toReportRow) };

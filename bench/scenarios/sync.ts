@@ -1,8 +1,7 @@
 import { startWorker } from '../lib/child.ts';
-import { rate, type Row } from '../lib/report.ts';
+import { rate, type BenchContext, type BenchGroup, type Row } from '../lib/report.ts';
 import type { KubeClustersReady } from '../workers/kube-clusters.ts';
 import type { SyncRun } from '../workers/sync.ts';
-import type { Context } from './inprocess.ts';
 
 const GROUP = 'sync';
 
@@ -10,7 +9,7 @@ const GROUP = 'sync';
  * The sync function mirroring 3 clusters (test apiservers) into a local DynamoDB of its own, then
  * syncing again with nothing changed. Three processes: the clusters, the store, the sync.
  */
-export async function syncScenarios(context: Context): Promise<Row[]> {
+export async function syncScenarios(context: BenchContext): Promise<Row[]> {
   const tokens = context.quick ? 1_000 : 10_000;
   const clusterCount = 3;
   context.progress(`sync: starting ${clusterCount} test apiservers with ${tokens.toLocaleString('en-US')} tokens each`);
@@ -86,3 +85,5 @@ export async function syncScenarios(context: Context): Promise<Row[]> {
     await Promise.all([sync?.stop(), store.stop(), kube.stop()]);
   }
 }
+
+export const syncGroup: BenchGroup = { key: 'sync', name: 'sync', run: syncScenarios };

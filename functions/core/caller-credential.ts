@@ -1,4 +1,4 @@
-import { hash as hashArgon2, verify as verifyArgon2 } from '@node-rs/argon2';
+import { argon2 } from './argon2.ts';
 import type { CallerCredential, ClusterRecord } from './records.ts';
 
 /**
@@ -46,7 +46,7 @@ export async function issueCredential(
   const secret = randomBytes(32).toString('base64url');
   return {
     credential: `tgc_${id}_${secret}`,
-    record: { id, hash: await hashArgon2(secret, CREDENTIAL_HASH_OPTIONS), createdAt: now.toISOString() },
+    record: { id, hash: await (await argon2()).hash(secret, CREDENTIAL_HASH_OPTIONS), createdAt: now.toISOString() },
   };
 }
 
@@ -82,7 +82,7 @@ export async function credentialMatches(presented: ParsedCredential, cluster: Cl
 /** Whether a secret matches one stored credential's argon2id hash (an unreadable hash never matches). */
 export async function secretMatches(record: CallerCredential, secret: string): Promise<boolean> {
   try {
-    return await verifyArgon2(record.hash, secret);
+    return await (await argon2()).verify(record.hash, secret);
   } catch {
     return false;
   }

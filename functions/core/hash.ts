@@ -1,5 +1,5 @@
 import { createHash, scrypt as scryptCallback, timingSafeEqual, type ScryptOptions } from 'node:crypto';
-import { verify as verifyArgon2 } from '@node-rs/argon2';
+import { argon2 } from './argon2.ts';
 
 /** Which of Rancher's (or our own) hash layouts a stored hash uses. */
 export type HashFormat = 'scrypt' | 'sha256' | 'sha3-512' | 'argon2id';
@@ -96,7 +96,7 @@ export async function verifySecret(hash: string, secret: string): Promise<HashCh
       return verifyScrypt(hash, secret);
     case 'argon2id':
       try {
-        return (await verifyArgon2(hash, secret)) ? 'match' : 'mismatch';
+        return (await (await argon2()).verify(hash, secret)) ? 'match' : 'mismatch';
       } catch {
         return 'unsupported';
       }

@@ -1,4 +1,4 @@
-import { hash as hashArgon2 } from '@node-rs/argon2';
+import { argon2 } from './argon2.ts';
 import type { TokenRecord } from './records.ts';
 import { parseToken } from './token-string.ts';
 
@@ -63,7 +63,7 @@ export async function createNativeToken(
     userName: request.userName,
     enabled: true,
     ...(expiresAt !== undefined ? { expiresAt } : {}),
-    hash: await hashArgon2(secret),
+    hash: await (await argon2()).hash(secret),
     user: { enabled: true, groups: [...new Set(request.groups)], extraByProvider: {} },
     createdAt: request.now.toISOString(),
   };

@@ -5,12 +5,13 @@
  * piece of bookkeeping the domain sees is a record's `version`, which the store bumps on every write
  * and which conditional writes compare against (see {@link Versioned}).
  */
-import { z } from 'zod';
+// zod/mini: on the authenticate path (see adapters/dynamodb/rows.ts).
+import * as z from 'zod/mini';
 
 /** Lower-case DNS label, like Rancher's `c-xxxxx`, `c-m-xxxxxxxx` and `local`. */
 export const clusterIdSchema = z
   .string()
-  .regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, 'cluster id must be a lower-case DNS label of at most 63 characters');
+  .check(z.regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, 'cluster id must be a lower-case DNS label of at most 63 characters'));
 
 /** Rancher's `extraByProvider`: provider → key → values. */
 export type ExtraByProvider = Record<string, Record<string, string[]>>;

@@ -1,4 +1,6 @@
-import { z } from 'zod';
+// zod/mini: the authenticate function's configuration is parsed at every cold start, and the authenticate
+// bundle carries no other zod (see adapters/dynamodb/rows.ts). Schemas of either flavour extend this base.
+import * as z from 'zod/mini';
 
 /**
  * The configuration schemas' shared base. Every entry point parses its environment once, with one
@@ -7,25 +9,26 @@ import { z } from 'zod';
  */
 
 /** `true`/`false` (and `1`/`0`, `yes`/`no`) as environment variables spell them. */
-export const booleanText = z
-  .enum(['true', 'false', '1', '0', 'yes', 'no'])
-  .transform((text) => text === 'true' || text === '1' || text === 'yes');
+export const booleanText = z.pipe(
+  z.enum(['true', 'false', '1', '0', 'yes', 'no']),
+  z.transform((text) => text === 'true' || text === '1' || text === 'yes'),
+);
 
 /** What every function reads: where the table is, how to log, how its telemetry is named. */
 export const baseConfigSchema = z.object({
-  TABLE_NAME: z.string().min(1).default('tokengate'),
+  TABLE_NAME: z._default(z.string().check(z.minLength(1)), 'tokengate'),
   /** A local DynamoDB instead of AWS (tests, local mode). */
-  DYNAMODB_ENDPOINT: z.url().optional(),
-  AWS_REGION: z.string().min(1).default('us-east-1'),
+  DYNAMODB_ENDPOINT: z.optional(z.url()),
+  AWS_REGION: z._default(z.string().check(z.minLength(1)), 'us-east-1'),
   /**
    * Whether AWS credentials are configured in the environment. Against a local DynamoDB without them the
    * client signs with placeholder credentials, which local implementations accept.
    */
-  AWS_ACCESS_KEY_ID: z.string().optional(),
-  AWS_PROFILE: z.string().optional(),
-  LOG_LEVEL: z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR', 'debug', 'info', 'warn', 'error']).default('INFO'),
-  POWERTOOLS_SERVICE_NAME: z.string().min(1).default('tokengate'),
-  POWERTOOLS_METRICS_NAMESPACE: z.string().min(1).default('Tokengate'),
+  AWS_ACCESS_KEY_ID: z.optional(z.string()),
+  AWS_PROFILE: z.optional(z.string()),
+  LOG_LEVEL: z._default(z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR', 'debug', 'info', 'warn', 'error']), 'INFO'),
+  POWERTOOLS_SERVICE_NAME: z._default(z.string().check(z.minLength(1)), 'tokengate'),
+  POWERTOOLS_METRICS_NAMESPACE: z._default(z.string().check(z.minLength(1)), 'Tokengate'),
 });
 export type BaseConfig = z.infer<typeof baseConfigSchema>;
 
@@ -49,9 +52,9 @@ export class ConfigError extends Error {
 }
 
 /** Parses an environment with a schema, listing every problem at once (blank values count as unset). */
-export function parseConfig<S extends z.ZodType>(schema: S, env: Record<string, string | undefined>): z.infer<S> {
+export function parseConfig<S extends z.core.$ZodType>(schema: S, env: Record<string, string | undefined>): z.infer<S> {
   const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
-  const parsed = schema.safeParse(present);
+  const parsed = z.safeParse(schema, present);
   if (parsed.success) return parsed.data;
   throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`));
 }

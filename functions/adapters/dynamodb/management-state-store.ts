@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createHash } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { ManagementState, ManagementStateStore, ManagementVersions } from '../../core/ports/management-source.ts';
 import type { RancherSourceRecord } from '../../core/records.ts';
 import {

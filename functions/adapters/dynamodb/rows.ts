@@ -13,7 +13,8 @@
  * container), so that a sync's read of a cluster partition never carries them, and so that the authenticate
  * role's right to write `ttl` is confined to them (infra/iam.yml).
  */
-import { z } from 'zod';
+// zod/mini: this file is on the authenticate path, where the full zod costs ~80 KiB of bundle and its evaluation.
+import * as z from 'zod/mini';
 import { expiryOf } from '../../core/expiry.ts';
 import { MalformedRecordError } from '../../core/errors.ts';
 import type { FloodWindow } from '../../core/foreign-summary.ts';
@@ -77,7 +78,7 @@ export function parseSortKey(sk: string): { kind: RecordRef['kind']; name: strin
 }
 
 const extraByProviderSchema = z.record(z.string(), z.record(z.string(), z.array(z.string())));
-const bookkeeping = { pk: z.string(), sk: z.string(), rev: z.number().int().nonnegative().default(0) };
+const bookkeeping = { pk: z.string(), sk: z.string(), rev: z._default(z.int().check(z.nonnegative()), 0) };
 
 const tokenRowSchema = z.looseObject({
   ...bookkeeping,
@@ -87,17 +88,15 @@ const tokenRowSchema = z.looseObject({
   origin: z.enum(['rancher', 'native']),
   userName: z.string(),
   enabled: z.boolean(),
-  revoked: z.boolean().optional(),
-  revokedAt: z.string().optional(),
-  expiresAt: z.string().optional(),
-  hash: z.string().optional(),
-  user: z
-    .object({ enabled: z.boolean(), groups: z.array(z.string()).default([]), extraByProvider: extraByProviderSchema.default({}) })
-    .optional(),
-  createdAt: z.string().optional(),
-  sourceDigest: z.string().optional(),
-  verifier: z.object({ source: z.string(), hash: z.string() }).optional(),
-  ttl: z.number().int().optional(),
+  revoked: z.optional(z.boolean()),
+  revokedAt: z.optional(z.string()),
+  expiresAt: z.optional(z.string()),
+  hash: z.optional(z.string()),
+  user: z.optional(z.object({ enabled: z.boolean(), groups: z._default(z.array(z.string()), []), extraByProvider: z._default(extraByProviderSchema, {}) })),
+  createdAt: z.optional(z.string()),
+  sourceDigest: z.optional(z.string()),
+  verifier: z.optional(z.object({ source: z.string(), hash: z.string() })),
+  ttl: z.optional(z.int()),
 });
 
 const userRowSchema = z.looseObject({
@@ -106,11 +105,11 @@ const userRowSchema = z.looseObject({
   clusterId: z.string(),
   userId: z.string(),
   enabled: z.boolean(),
-  groups: z.array(z.string()).default([]),
-  extraByProvider: extraByProviderSchema.default({}),
-  lastRefresh: z.string().optional(),
-  needsRefresh: z.boolean().optional(),
-  sourceDigest: z.string().optional(),
+  groups: z._default(z.array(z.string()), []),
+  extraByProvider: z._default(extraByProviderSchema, {}),
+  lastRefresh: z.optional(z.string()),
+  needsRefresh: z.optional(z.boolean()),
+  sourceDigest: z.optional(z.string()),
 });
 
 const secretRowSchema = z.looseObject({
@@ -119,7 +118,7 @@ const secretRowSchema = z.looseObject({
   clusterId: z.string(),
   name: z.string(),
   hash: z.string(),
-  sourceDigest: z.string().optional(),
+  sourceDigest: z.optional(z.string()),
 });
 
 const revocationRowSchema = z.looseObject({
@@ -134,52 +133,52 @@ const revocationRowSchema = z.looseObject({
 
 // A usage row is known by its `USED#` sort key. `kind: 'used'` is only on rows written before the
 // authenticate role lost the right to write `kind` (infra/iam.yml), so it is optional.
-const usedRowSchema = z.looseObject({ pk: z.string(), sk: z.string(), kind: z.literal('used').optional(), lastUsedAt: z.string() });
+const usedRowSchema = z.looseObject({ pk: z.string(), sk: z.string(), kind: z.optional(z.literal('used')), lastUsedAt: z.string() });
 
 const callerCredentialSchema = z.object({
   id: z.string(),
   hash: z.string(),
   createdAt: z.string(),
-  notAfter: z.string().optional(),
+  notAfter: z.optional(z.string()),
 });
 
 const clusterAccessSchema = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('secretsmanager'), secretId: z.string().min(1), context: z.string().min(1).optional() }),
-  z.object({ kind: z.literal('file'), path: z.string().min(1), context: z.string().min(1).optional() }),
+  z.object({ kind: z.literal('secretsmanager'), secretId: z.string().check(z.minLength(1)), context: z.optional(z.string().check(z.minLength(1))) }),
+  z.object({ kind: z.literal('file'), path: z.string().check(z.minLength(1)), context: z.optional(z.string().check(z.minLength(1))) }),
 ]);
 
 const clusterRowSchema = z.looseObject({
   pk: z.literal(REGISTRY_PK),
   sk: z.string(),
-  rev: z.number().int().nonnegative().default(0),
+  rev: z._default(z.int().check(z.nonnegative()), 0),
   kind: z.literal('cluster'),
   clusterId: z.string(),
   createdAt: z.string(),
   credentials: z.array(callerCredentialSchema),
-  source: z.enum(['downstream', 'rancher']).optional(),
-  acceptUnscopedTokens: z.boolean().optional(),
-  access: clusterAccessSchema.optional(),
-  lastSync: z
-    .object({
+  source: z.optional(z.enum(['downstream', 'rancher'])),
+  acceptUnscopedTokens: z.optional(z.boolean()),
+  access: z.optional(clusterAccessSchema),
+  lastSync: z.optional(
+    z.object({
       at: z.string(),
       outcome: z.enum(['ok', 'failed']),
-      objects: z.number().int().nonnegative(),
-      writes: z.number().int().nonnegative(),
-      deletes: z.number().int().nonnegative(),
-      durationMs: z.number().nonnegative(),
-      error: z.string().optional(),
-      rejected: z.number().int().nonnegative().optional(),
-      skipped: z.number().int().nonnegative().optional(),
-    })
-    .optional(),
-  lastSuccessfulSyncAt: z.string().optional(),
-  syncLease: z.object({ owner: z.string(), expiresAtMs: z.number().int() }).optional(),
-  mirrorFingerprint: z.object({ digest: z.string(), epoch: z.number().int().nonnegative(), at: z.string() }).optional(),
-  mirrorEpoch: z.number().int().nonnegative().optional(),
+      objects: z.int().check(z.nonnegative()),
+      writes: z.int().check(z.nonnegative()),
+      deletes: z.int().check(z.nonnegative()),
+      durationMs: z.number().check(z.nonnegative()),
+      error: z.optional(z.string()),
+      rejected: z.optional(z.int().check(z.nonnegative())),
+      skipped: z.optional(z.int().check(z.nonnegative())),
+    }),
+  ),
+  lastSuccessfulSyncAt: z.optional(z.string()),
+  syncLease: z.optional(z.object({ owner: z.string(), expiresAtMs: z.int() })),
+  mirrorFingerprint: z.optional(z.object({ digest: z.string(), epoch: z.int().check(z.nonnegative()), at: z.string() })),
+  mirrorEpoch: z.optional(z.int().check(z.nonnegative())),
 });
 
 /** Validates a row read from the table; a row that does not match is a defect of whoever wrote it. */
-function parseRow<S extends z.ZodType>(schema: S, item: Record<string, unknown>): z.infer<S> {
+function parseRow<S extends z.ZodMiniType>(schema: S, item: Record<string, unknown>): z.infer<S> {
   const parsed = schema.safeParse(item);
   if (parsed.success) return parsed.data;
   const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ');
@@ -229,7 +228,7 @@ const rancherSourceRowSchema = z.looseObject({
   sk: z.literal('SOURCE'),
   kind: z.literal('rancher-source'),
   access: clusterAccessSchema,
-  writeBack: z.boolean().default(false),
+  writeBack: z._default(z.boolean(), false),
   updatedAt: z.string(),
 });
 
@@ -269,19 +268,22 @@ export function nameFilterKey(clusterId: string): TableKey {
   return { pk: partitionOf(clusterId), sk: 'NAMES' };
 }
 
-const binary = z.instanceof(Uint8Array).transform((bytes) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+const binary = z.pipe(
+  z.custom<Uint8Array>((value) => value instanceof Uint8Array),
+  z.transform((bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)),
+);
 
 const nameFilterRowSchema = z.looseObject({
   pk: z.string(),
   sk: z.literal('NAMES'),
-  rev: z.number().int().nonnegative(),
+  rev: z.int().check(z.nonnegative()),
   kind: z.literal('name-filter'),
   clusterId: z.string(),
   key: binary,
   // absent when empty: an empty binary attribute is not accepted everywhere
-  digests: binary.optional(),
+  digests: z.optional(binary),
   overflow: z.boolean(),
-  count: z.number().int().nonnegative(),
+  count: z.int().check(z.nonnegative()),
 });
 
 export function nameFilterFromItem(item: Record<string, unknown>): Versioned<NameFilter> {
@@ -322,17 +324,17 @@ export function floodPartitionOf(clusterId: string): string {
 const floodOffenderSchema = z.object({
   kind: z.enum(['bound-serviceaccount', 'legacy-serviceaccount', 'serviceaccount', 'oidc', 'opaque']),
   workload: z.string(),
-  count: z.number().int().nonnegative(),
-  expired: z.number().int().nonnegative(),
-  latestExpiresAt: z.string().optional(),
-  issuer: z.string().optional(),
-  subject: z.string().optional(),
-  namespace: z.string().optional(),
-  serviceAccount: z.string().optional(),
-  pod: z.string().optional(),
-  podUid: z.string().optional(),
-  node: z.string().optional(),
-  secret: z.string().optional(),
+  count: z.int().check(z.nonnegative()),
+  expired: z.int().check(z.nonnegative()),
+  latestExpiresAt: z.optional(z.string()),
+  issuer: z.optional(z.string()),
+  subject: z.optional(z.string()),
+  namespace: z.optional(z.string()),
+  serviceAccount: z.optional(z.string()),
+  pod: z.optional(z.string()),
+  podUid: z.optional(z.string()),
+  node: z.optional(z.string()),
+  secret: z.optional(z.string()),
 });
 
 const floodRowSchema = z.looseObject({
@@ -342,12 +344,12 @@ const floodRowSchema = z.looseObject({
     clusterId: z.string(),
     windowStart: z.string(),
     windowEnd: z.string(),
-    total: z.number().int().nonnegative(),
-    byKind: z.object({ 'serviceaccount-jwt': z.number().int().optional(), jwt: z.number().int().optional(), opaque: z.number().int().optional() }),
+    total: z.int().check(z.nonnegative()),
+    byKind: z.object({ 'serviceaccount-jwt': z.optional(z.int()), jwt: z.optional(z.int()), opaque: z.optional(z.int()) }),
     offenders: z.array(floodOffenderSchema),
-    untracked: z.number().int().nonnegative(),
+    untracked: z.int().check(z.nonnegative()),
   }),
-  ttl: z.number().int().optional(),
+  ttl: z.optional(z.int()),
 });
 
 /**

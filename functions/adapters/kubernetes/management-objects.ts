@@ -5,7 +5,7 @@
  * (Rancher's `token-hashing` off) never leaves `parseV3Token`. A field of the wrong type rejects the one
  * object, never the listing; problems name fields, never values.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { extTokenExpiresAt, groupsOfPrincipals } from '../../core/mirror/management-derivation.ts';
 import type { ManagementCluster, ManagementToken, ManagementUser, ManagementUserAttribute } from '../../core/management-objects.ts';
 import { ingestV3Secret } from '../../core/rancher-hash.ts';

@@ -6,7 +6,7 @@
  * the one object invalid, never the whole listing. Unknown fields are ignored. Timestamps are kept as the raw
  * strings: whether `expiresAt` parses is the authenticator's decision ("unparseable = refuse"), not the sync's.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { ClusterAuthToken, ClusterUserAttribute, HashSecret, RejectedObject } from '../../core/rancher-objects.ts';
 
 export type { ClusterAuthToken, ClusterUserAttribute, HashSecret, RejectedObject } from '../../core/rancher-objects.ts';

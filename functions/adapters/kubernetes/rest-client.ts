@@ -19,7 +19,7 @@
  * `resourceVersion` for `timeoutSeconds`, then ends the response; it answers `expired` when that version is
  * too old (HTTP 410, or the ERROR event with a 410 Status kube-apiserver sends inside a 200).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { ClusterListingError } from '../../core/ports/cluster-source.ts';
 import { RestCall } from './rest-call.ts';
 import { loadKubeconfigTarget, openConnection, type KubeconfigTarget } from './rest-connection.ts';

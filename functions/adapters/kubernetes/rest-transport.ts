@@ -8,7 +8,7 @@
  */
 import type http from 'node:http';
 import pRetry, { AbortError } from 'p-retry';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ClusterForbiddenError, ClusterListingError, ClusterUnreachableError } from '../../core/ports/cluster-source.ts';
 import type { RestCall } from './rest-call.ts';
 

@@ -5,7 +5,7 @@ import { authenticateConfigSchema, type AuthenticateConfig } from './config.ts';
 import { createDocumentClient } from '../../adapters/dynamodb/client.ts';
 import { DynamoDbReviewStore } from '../../adapters/dynamodb/review-store.ts';
 import { TableOperations } from '../../adapters/dynamodb/table-operations.ts';
-import { beginInvocation, powertoolsLog, powertoolsMetrics } from '../../adapters/telemetry/powertools.ts';
+import { beginInvocation, powertoolsLog, powertoolsMetrics, type LogLines } from '../../adapters/telemetry/powertools.ts';
 import { type Log, type MetricsSink } from '../../core/ports/telemetry.ts';
 import type { TokenStore } from '../../core/ports/token-store.ts';
 import type { FloodRecorder } from '../../core/ports/flood-store.ts';
@@ -95,10 +95,10 @@ function unrefSleep(ms: number): Promise<void> {
 /** Builds the real handler from an environment: one store, one log, one metrics sink, one cache. */
 export function handlerFromEnvironment(
   env: Record<string, string | undefined>,
-  overrides: { store?: TokenStore & FloodRecorder; log?: Log; metrics?: MetricsSink } = {},
+  overrides: { store?: TokenStore & FloodRecorder; log?: Log; metrics?: MetricsSink; logLines?: LogLines } = {},
 ): AuthenticateHandler {
   const config = parseConfig(authenticateConfigSchema, env);
-  const log = overrides.log ?? powertoolsLog(config.POWERTOOLS_SERVICE_NAME, config.LOG_LEVEL);
+  const log = overrides.log ?? powertoolsLog(config.POWERTOOLS_SERVICE_NAME, config.LOG_LEVEL, overrides.logLines);
   const metrics =
     overrides.metrics ??
     powertoolsMetrics({

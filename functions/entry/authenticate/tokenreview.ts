@@ -1,4 +1,5 @@
-import { z } from 'zod';
+// zod/mini: the authenticate bundle carries no other zod (see adapters/dynamodb/rows.ts).
+import * as z from 'zod/mini';
 import { BadRequestError } from './http-errors.ts';
 import { REFUSAL_MESSAGES, SILENT_REFUSALS, type Decision } from '../../core/review.ts';
 
@@ -6,11 +7,11 @@ export const TOKEN_REVIEW_VERSIONS = ['authentication.k8s.io/v1', 'authenticatio
 export type TokenReviewVersion = (typeof TOKEN_REVIEW_VERSIONS)[number];
 
 const tokenReviewRequestSchema = z.object({
-  apiVersion: z.enum(TOKEN_REVIEW_VERSIONS).optional(),
+  apiVersion: z.optional(z.enum(TOKEN_REVIEW_VERSIONS)),
   kind: z.literal('TokenReview'),
   spec: z.object({
-    token: z.string().default(''),
-    audiences: z.array(z.string()).optional(),
+    token: z._default(z.string(), ''),
+    audiences: z.optional(z.array(z.string())),
   }),
 });
 

@@ -75,7 +75,8 @@ export async function startLocalApi(options: LocalApiOptions): Promise<LocalApi>
         CACHE_TTL_SECONDS: String(options.cacheTtlSeconds),
         ...(options.tls?.clientCaPem !== undefined ? { CLIENT_CERT_REQUIRED: 'true' } : {}),
       },
-      { metrics: options.metrics ?? noMetrics, ...(options.log ? { log: options.log } : {}) },
+      // The process does not freeze between requests: the log lines of one event-loop turn go out in one write.
+      { metrics: options.metrics ?? noMetrics, logLines: 'per-turn', ...(options.log ? { log: options.log } : {}) },
     );
     server = await startLocalServer({
       handler,

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { SyncOptions } from '../../services/sync/sync.ts';
 import { baseConfigSchema, parseConfig } from '../config.ts';
 
@@ -6,7 +6,8 @@ import { baseConfigSchema, parseConfig } from '../config.ts';
  * How a sync run behaves, wherever it runs (the Lambda, `tokengate sync`). Every bound is here, with its
  * default, so an operator can tune it per stage without a code change.
  */
-export const syncRunConfigSchema = baseConfigSchema.extend({
+export const syncRunConfigSchema = z.object({
+  ...baseConfigSchema.shape,
   /** Clusters synced at once by one run. */
   SYNC_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(8),
   /** One cluster's whole sync (listings, Secret reads, writes, write-back); its lease outlives it. */

@@ -7,6 +7,7 @@ import {
   secretMatches,
   type ParsedCredential,
 } from '../../core/caller-credential.ts';
+import { preloadArgon2 } from '../../core/argon2.ts';
 import { OverloadedError, UnauthorizedError } from '../../core/errors.ts';
 import { clusterIdSchema, type CallerCredential, type ClusterRecord } from '../../core/records.ts';
 import type { Log, MetricsSink } from '../../core/ports/telemetry.ts';
@@ -142,6 +143,9 @@ export function createCallerGate(deps: CallerGateDeps): CallerGate {
       })
       .finally(() => pendingReads.delete(key));
     pendingReads.set(key, read);
+    // A registry read is followed by an argon2id verify unless the credential was verified before: load the
+    // native module while the read is in flight (a no-op once loaded).
+    preloadArgon2();
     return read;
   }
 

@@ -1,4 +1,4 @@
-import { LRUCache } from 'lru-cache';
+import { LruMap } from './lru-map.ts';
 
 export interface RateLimiterOptions {
   /** Tokens added per second to each scope's bucket. */
@@ -24,10 +24,10 @@ interface Bucket {
  * container-wide one where that matters.
  */
 export class RateLimiter {
-  private readonly buckets: LRUCache<string, Bucket>;
+  private readonly buckets: LruMap<string, Bucket>;
 
   constructor(private readonly options: RateLimiterOptions) {
-    this.buckets = new LRUCache<string, Bucket>({ max: options.maxScopes });
+    this.buckets = new LruMap<string, Bucket>(options.maxScopes);
   }
 
   /** Whether the scope has a token to spend now (refilling it first); spends nothing. */

@@ -1,18 +1,17 @@
 import { hash } from 'node:crypto';
-import { LRUCache } from 'lru-cache';
+import { LruMap } from './lru-map.ts';
 
 /**
  * A bounded, time-limited cache for the warm Lambda. Keys are SHA-256 digests of their parts, so a
  * token or credential is never held in clear; a TTL of 0 disables caching entirely.
  */
 export class TtlCache<V extends object> {
-  private readonly entries: LRUCache<string, V> | undefined;
+  private readonly entries: LruMap<string, { value: V; expiresAtMs: number }> | undefined;
+  private readonly ttlMs: number;
 
-  constructor(ttlSeconds: number, maxEntries: number, now: () => number = Date.now) {
-    this.entries =
-      ttlSeconds > 0
-        ? new LRUCache<string, V>({ max: maxEntries, ttl: ttlSeconds * 1000, ttlAutopurge: false, ttlResolution: 0, perf: { now } })
-        : undefined;
+  constructor(ttlSeconds: number, maxEntries: number, private readonly now: () => number = Date.now) {
+    this.ttlMs = ttlSeconds * 1000;
+    this.entries = ttlSeconds > 0 ? new LruMap(maxEntries) : undefined;
   }
 
   /** Digest of the parts, joined unambiguously; used as the cache key. */
@@ -22,14 +21,21 @@ export class TtlCache<V extends object> {
     return hash('sha256', joined, 'base64url');
   }
 
+  /** The value while its life lasts; an expired entry is forgotten when read. */
   get(key: string): V | undefined {
-    return this.entries?.get(key);
+    const entry = this.entries?.get(key);
+    if (entry === undefined) return undefined;
+    if (this.now() >= entry.expiresAtMs) {
+      this.entries?.delete(key);
+      return undefined;
+    }
+    return entry.value;
   }
 
   /** Stores a value for the cache's TTL, or for `ttlMs` when given (a shorter life; 0 or less stores nothing). */
   set(key: string, value: V, ttlMs?: number): void {
-    if (ttlMs === undefined) this.entries?.set(key, value);
-    else if (ttlMs > 0) this.entries?.set(key, value, { ttl: ttlMs });
+    if (ttlMs !== undefined && ttlMs <= 0) return;
+    this.entries?.set(key, { value, expiresAtMs: this.now() + (ttlMs ?? this.ttlMs) });
   }
 
   get size(): number {

@@ -10,11 +10,15 @@ const RANCHER_FILES = ['clusterauthtokens.yaml', 'clusteruserattributes.yaml', '
 );
 const ON_TOKEN = `kubeconfig-u-abc12xyz:${'d'.repeat(54)}`;
 
-/** The environment of a spawned CLI: this process's, without any table settings leaking in. */
+/**
+ * The environment of a spawned CLI: this process's, without any table settings leaking in. The launcher
+ * runs the build of `npm ci` (dist/cli) when it is fresh; when the sources were edited since, it runs them
+ * through tsx, and its notice about that is silenced here so that the tests read only the command's output.
+ */
 function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env = { ...process.env };
-  for (const name of ['DYNAMODB_ENDPOINT', 'TABLE_NAME', 'AWS_REGION', 'CACHE_TTL_SECONDS', 'TOKENGATE_DEBUG']) delete env[name];
-  return { ...env, ...extra };
+  for (const name of ['DYNAMODB_ENDPOINT', 'TABLE_NAME', 'AWS_REGION', 'CACHE_TTL_SECONDS', 'TOKENGATE_DEBUG', 'TOKENGATE_FROM_SOURCES']) delete env[name];
+  return { ...env, TOKENGATE_QUIET_SOURCES: '1', ...extra };
 }
 
 /** Runs `node bin/tokengate.js …` to completion, as a user's shell would. */
@@ -105,5 +109,14 @@ describe('tokengate serve and the CLI, as separate processes', () => {
     expect(result.stderr).toContain(`cannot reach DynamoDB at ${endpoint} (ECONNREFUSED)`);
     expect(result.stderr).not.toMatch(STACK_TRACE);
     expect(result.stderr.trim().split('\n')).toHaveLength(1);
+  });
+
+  it('prints the same from the build of npm ci (dist/cli) as from the TypeScript sources', async () => {
+    for (const args of [['--help'], ['version', '-o', 'json'], ['review', '--help']]) {
+      const [built, sources] = await Promise.all([tokengate(args), tokengate(args, { TOKENGATE_FROM_SOURCES: '1' })]);
+      expect(built).toEqual(sources);
+      expect(built.code).toBe(0);
+    }
+    expect(JSON.parse((await tokengate(['version', '-o', 'json'])).stdout)).toMatchObject({ version: expect.stringMatching(/^\d+\.\d+\.\d+/) });
   });
 });

@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { COMMANDS } from '../../../functions/entry/cli/main.ts';
+import { loadCommands } from '../../../functions/entry/cli/main.ts';
 
 const root = resolve(import.meta.dirname, '../../..');
 const FILES = ['docs/register-a-cluster.md', 'docs/deploy.md', 'docs/rancher.md', 'infra/kubernetes/apiserver/rancher-provisioned.yaml', 'infra/kubernetes/rancher-reader.yaml'];
@@ -30,6 +30,8 @@ function invocations(code: string): string[][] {
   }
   return found;
 }
+
+const COMMANDS = await loadCommands();
 
 function commandOf(words: string[]) {
   return COMMANDS.find((command) => command.name === words.slice(0, 2).join(' ')) ?? COMMANDS.find((command) => command.name === words[0]);

@@ -1,6 +1,6 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { clientFileNames, createLocalPki } from '../../../adapters/tls/local-pki.ts';
 import { flag, parseValue, stringOption, stringsOption, type Command } from '../lib/command.ts';
 import { CliError, UsageError } from '../lib/errors.ts';

@@ -1,7 +1,7 @@
 import { credentialEndMs, credentialUsable, issueCredential } from '../../../core/caller-credential.ts';
 import { ConflictError } from '../../../core/errors.ts';
 import { newCluster, sourceOf, type CallerCredential, type ClusterRecord } from '../../../core/records.ts';
-import { z } from 'zod';
+import * as z from 'zod';
 import { flag, parseValue, stringOption, type Command } from '../lib/command.ts';
 import { CliError, UsageError } from '../lib/errors.ts';
 import { clusterIdArgument, durationSchema, formatDuration, OUTPUT_OPTION, outputFormat, tableLocation, TABLE_OPTIONS } from '../lib/options.ts';

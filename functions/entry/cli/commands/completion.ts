@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { parseValue, type Command, type OptionDef } from '../lib/command.ts';
 import { OUTPUT_FORMATS } from '../lib/output.ts';
 
@@ -130,7 +130,7 @@ export function completionScript(shell: Shell, commands: readonly Command[]): st
 }
 
 /** `tokengate completion bash|zsh|fish`, completing the commands that `commands()` lists. */
-export function completionCommand(commands: () => readonly Command[]): Command {
+export function completionCommand(commands: () => Promise<readonly Command[]>): Command {
   return {
     name: 'completion',
     summary: 'Print the shell completion script for bash, zsh or fish.',
@@ -145,7 +145,7 @@ export function completionCommand(commands: () => readonly Command[]): Command {
     examples: ['source <(tokengate completion bash)'],
     async run(input, io) {
       const shell = parseValue(z.enum(SHELLS, { error: `expected one of ${SHELLS.join(', ')}` }), input.positionals[0], 'shell');
-      io.stdout(completionScript(shell, commands()));
+      io.stdout(completionScript(shell, await commands()));
       return 0;
     },
   };

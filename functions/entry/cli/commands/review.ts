@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { REFUSAL_MESSAGES, type Decision } from '../../../core/review.ts';
 import { reviewToken } from '../../../services/review-token.ts';
 import { flag, type Command } from '../lib/command.ts';

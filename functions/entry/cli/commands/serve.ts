@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { DEFAULT_DYNAMODB_PORT } from '../../local/defaults.ts';
 import type { AccessRecord } from '../../local/server.ts';
 import { flag, parseValue, stringOption, type Command } from '../lib/command.ts';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { noMetrics, silentLog } from '../../../core/ports/telemetry.ts';
 import { clusterSourceOpener } from '../../../adapters/kubernetes/cluster-opener.ts';
 import { managementSourceOpener } from '../../../adapters/kubernetes/management-opener.ts';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { ConflictError } from '../../../core/errors.ts';
 import type { TokenRecord } from '../../../core/records.ts';
 import { revocationOf } from '../../../core/revocation.ts';

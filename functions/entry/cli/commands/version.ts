@@ -3,14 +3,22 @@ import type { Command } from '../lib/command.ts';
 import { OUTPUT_OPTION, outputFormat } from '../lib/options.ts';
 import { formatJson, formatYaml } from '../lib/output.ts';
 
-/** The version in package.json, which the release is tagged with; `unknown` if it cannot be read. */
+/**
+ * The version in package.json, which the release is tagged with; `unknown` if it cannot be read. Found by
+ * walking up from this module: four levels from the sources, three from the built CLI's chunks (dist/cli/chunks/).
+ */
 export function packageVersion(): string {
-  try {
-    const text = readFileSync(new URL('../../../../package.json', import.meta.url), 'utf8');
-    return (JSON.parse(text) as { version?: string }).version ?? 'unknown';
-  } catch {
-    return 'unknown';
+  let directory = new URL('.', import.meta.url);
+  for (let level = 0; level < 6; level += 1) {
+    try {
+      const manifest = JSON.parse(readFileSync(new URL('package.json', directory), 'utf8')) as { name?: string; version?: string };
+      if (manifest.name === 'tokengate') return manifest.version ?? 'unknown';
+    } catch {
+      // no package.json here: look one level up
+    }
+    directory = new URL('..', directory);
   }
+  return 'unknown';
 }
 
 export const versionCommand: Command = {

@@ -1,5 +1,5 @@
 import { stringify } from 'yaml';
-import { z } from 'zod';
+import * as z from 'zod';
 import { parseCredential } from '../../../core/caller-credential.ts';
 import { parseValue, stringOption, type Command } from '../lib/command.ts';
 import { UsageError } from '../lib/errors.ts';

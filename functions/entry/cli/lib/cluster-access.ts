@@ -1,5 +1,5 @@
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { ClusterAccess, ClusterRecord } from '../../../core/records.ts';
 import { ClusterConfigError } from '../../../core/ports/cluster-source.ts';
 import { createKubernetesClusterSource } from '../../../adapters/kubernetes/downstream-source.ts';

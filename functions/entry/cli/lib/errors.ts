@@ -1,5 +1,5 @@
 /**
- * Errors a CLI user can cause. `describeError` in `main.ts` is the one place that turns any error into
+ * Errors a CLI user can cause. `describeError` (`describe-error.ts`, called by `main.ts`) is the one place that turns any error into
  * the message and exit code the user sees.
  */
 

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { clusterIdSchema } from '../../../core/records.ts';
 import { baseConfigSchema, parseConfig, tableClientOf } from '../../config.ts';
 import { parseValue, stringOption, type CommandInput, type OptionDef } from './command.ts';
@@ -18,6 +18,8 @@ export const OUTPUT_OPTION: Record<string, OptionDef> = {
   output: { type: 'string', short: 'o', value: 'FORMAT', description: `${OUTPUT_FORMATS.join('|')} (default table)` },
 };
 
+const { TABLE_NAME, DYNAMODB_ENDPOINT, AWS_REGION, AWS_ACCESS_KEY_ID, AWS_PROFILE } = baseConfigSchema.shape;
+
 const endpointSchema = z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' });
 const tableNameSchema = z.string().regex(/^[a-zA-Z0-9_.-]{3,255}$/, 'expected a DynamoDB table name (3-255 of a-z A-Z 0-9 _ . -)');
 
@@ -30,7 +32,7 @@ export function tableLocation(input: CommandInput, env: Record<string, string | 
   const tableName = stringOption(input, 'table') ?? nonEmpty(env.TABLE_NAME);
   if (tableName !== undefined) parseValue(tableNameSchema, tableName, '--table');
   if (endpoint !== undefined) parseValue(endpointSchema, endpoint, '--endpoint');
-  const config = parseConfig(baseConfigSchema.pick({ TABLE_NAME: true, DYNAMODB_ENDPOINT: true, AWS_REGION: true, AWS_ACCESS_KEY_ID: true, AWS_PROFILE: true }), {
+  const config = parseConfig(z.object({ TABLE_NAME, DYNAMODB_ENDPOINT, AWS_REGION, AWS_ACCESS_KEY_ID, AWS_PROFILE }), {
     AWS_ACCESS_KEY_ID: env.AWS_ACCESS_KEY_ID,
     AWS_PROFILE: env.AWS_PROFILE,
     TABLE_NAME: tableName,

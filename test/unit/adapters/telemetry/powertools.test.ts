@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { powertoolsMetrics } from '../../../../functions/adapters/telemetry/powertools.ts';
+import { powertoolsLog, powertoolsMetrics } from '../../../../functions/adapters/telemetry/powertools.ts';
 
 let written: string[];
 
@@ -69,5 +69,48 @@ describe('powertoolsMetrics', () => {
     expect(lines[0].ReviewLatency).toHaveLength(99);
     expect(written.filter((line) => line.startsWith('stderr:'))).toEqual([]);
     expect(lines[0].Reviews).toBe(1_000);
+  });
+});
+
+describe('powertoolsLog', () => {
+  const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
+  const attributes = { clusterId: 'c-abc12', tokenName: 'token-1', outcome: 'accepted', cached: false, latencyMs: 1.25, groups: ['a', 'b'] };
+
+  it('per turn (the local server): the same lines Powertools writes one by one, in one write per stream at the end of the turn', async () => {
+    vi.useFakeTimers({ toFake: ['Date'], now: new Date('2026-12-01T10:00:00.000Z') });
+    const boom = new Error('boom');
+    try {
+      // flat attributes (built directly per turn), empty values, a reserved key, nested ones and an error
+      // (left to Powertools), a level that is off
+      const calls = (log: ReturnType<typeof powertoolsLog>) => {
+        log.info('token accepted', attributes);
+        log.info('nested', { detail: { reason: 'x' }, error: boom });
+        log.info('empties', { a: '', b: null, c: undefined, d: 0, e: false, f: [], g: ['x', 1, true] });
+        log.info('reserved', { service: 'other', clusterId: 'c-abc12' });
+        log.debug('not at INFO', attributes);
+        log.warn('throttled', { clusterId: 'c-abc12' });
+      };
+      calls(powertoolsLog('tokengate', 'INFO', 'per-line'));
+      const oneByOne = [...written];
+      expect(oneByOne.filter((line) => !line.includes('reserved key'))).toHaveLength(5);
+      written = [];
+
+      calls(powertoolsLog('tokengate', 'INFO', 'per-turn'));
+      expect(written).toEqual([]);
+      await nextTurn();
+      // one write per stream: the stdout lines together, then the stderr ones (the spy marks a stderr write)
+      const stdout = oneByOne.filter((line) => !line.startsWith('stderr:')).join('');
+      const stderr = `stderr:${oneByOne.filter((line) => line.startsWith('stderr:')).map((line) => line.slice('stderr:'.length)).join('')}`;
+      expect(written).toEqual([stdout, stderr]);
+      expect(JSON.parse(oneByOne[0]!)).toEqual({ level: 'INFO', message: 'token accepted', timestamp: '2026-12-01T10:00:00.000Z', service: 'tokengate', ...attributes });
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('per line (Lambda): each line is out when the call returns', () => {
+    powertoolsLog('tokengate', 'INFO').info('token accepted', attributes);
+    expect(written).toHaveLength(1);
+    expect(JSON.parse(written[0]!)).toMatchObject({ message: 'token accepted', ...attributes });
   });
 });

@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { commandHelp, parseCommandArgs } from '../../../../functions/entry/cli/lib/command.ts';
 import { UsageError } from '../../../../functions/entry/cli/lib/errors.ts';
-import { COMMANDS, findCommand } from '../../../../functions/entry/cli/main.ts';
+import { findCommand, loadCommands } from '../../../../functions/entry/cli/main.ts';
+
+const COMMANDS = await loadCommands();
 import { durationSchema, formatDuration, tableLocation } from '../../../../functions/entry/cli/lib/options.ts';
 import { runCli } from '../../../support/local-stack.ts';
 

@@ -1,7 +1,7 @@
 import { ResourceNotFoundException } from '@aws-sdk/client-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { CliError, UsageError } from '../../../../functions/entry/cli/lib/errors.ts';
-import { describeError } from '../../../../functions/entry/cli/main.ts';
+import { describeError } from '../../../../functions/entry/cli/describe-error.ts';
 import { TableError } from '../../../../functions/adapters/dynamodb/table-access.ts';
 import { ConflictError } from '../../../../functions/core/errors.ts';
 
