@@ -76,13 +76,14 @@ const MAX_TRACKED_NAMES = 10_000;
 export function createAuthenticator(deps: AuthenticatorDeps): Authenticator {
   const { store, log, metrics, options } = deps;
   const hashes = createHashScheduler({ concurrency: options.hashConcurrency, maxQueuedPerCluster: options.hashQueuePerCluster });
-  const callers = createCallerGate({ store, log, metrics, hashes, now: deps.now, elapsed: deps.elapsed, options });
   const tokens = createTokenLookup({
     store,
     elapsed: deps.elapsed,
     options,
     unreadableFilter: (clusterId, error) => log.warn('name filter unreadable, reading unknown names within the budget', { clusterId, error: error.message }),
   });
+  // the name filter a review reads after the caller check is read beside the check's registry read
+  const callers = createCallerGate({ store, log, metrics, hashes, now: deps.now, elapsed: deps.elapsed, options, onRegistryRead: (clusterId) => tokens.warm(clusterId) });
   const decisions = new DecisionCache(options, deps.now, deps.elapsed);
   const writes = createUsageRecorder({ store, log, now: deps.now, elapsed: deps.elapsed, sleep: deps.sleep, options });
   const floodIntervalMs = options.foreignSummaryIntervalSeconds * 1000;

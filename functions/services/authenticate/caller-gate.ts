@@ -40,6 +40,11 @@ export interface CallerGateDeps {
   /** Monotonic milliseconds. */
   elapsed: () => number;
   options: CallerGateOptions;
+  /**
+   * Told when a registry read is issued (within the gate's budgets), so reads a review will need next can
+   * start beside it instead of after it.
+   */
+  onRegistryRead?: (clusterId: string) => void;
 }
 
 /** Distinct clusters (and credential ids) whose budgets a container keeps; least recently used ones are forgotten. */
@@ -146,6 +151,7 @@ export function createCallerGate(deps: CallerGateDeps): CallerGate {
     // A registry read is followed by an argon2id verify unless the credential was verified before: load the
     // native module while the read is in flight (a no-op once loaded).
     preloadArgon2();
+    deps.onRegistryRead?.(clusterId);
     return read;
   }
 

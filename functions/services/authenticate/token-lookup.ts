@@ -49,6 +49,12 @@ export interface TokenLookup {
    * past the unknown-name budget (only for a cluster without a usable filter). Throws `StoreUnavailableError`.
    */
   find(clusterId: string, name: string): Promise<Lookup>;
+  /**
+   * Starts reading the cluster's name filter unless it is cached or being read: called beside the caller
+   * check's registry read, so a cold container's first review waits for one round trip instead of two.
+   * Bounded by the caller gate's budgets for registry reads; a failure is left to the review's own read.
+   */
+  warm(clusterId: string): void;
   /** Puts a verifier into the cached record of a name (if cached), so this container uses it at once. */
   withVerifier(clusterId: string, name: string, verifier: NonNullable<TokenRecord['verifier']>): void;
 }
@@ -173,6 +179,10 @@ export function createTokenLookup(deps: TokenLookupDeps): TokenLookup {
         pending.set(key, lookup);
       }
       return lookup;
+    },
+    warm(clusterId) {
+      if (filters.get(clusterId) || pendingFilters.has(clusterId)) return;
+      readShared(clusterId).catch(() => undefined);
     },
     withVerifier(clusterId, name, verifier) {
       const key = TtlCache.keyOf(clusterId, name);

@@ -169,3 +169,29 @@ describe('a cluster without a usable name filter', () => {
     expect(log.withMessage('name filter unreadable, reading unknown names within the budget')).toHaveLength(1);
   });
 });
+
+describe('a cold container’s first review', () => {
+  it('has the name filter read beside the caller check’s registry read, not after it', async () => {
+    const { registeredCluster } = await import('../../../support/clusters.ts');
+    const cluster = await registeredCluster();
+    const store = storeWithTokens().putCluster(cluster.record);
+    const { authenticator } = container(store);
+    const order: string[] = [];
+    const getCluster = store.getCluster.bind(store);
+    const getNameFilter = store.getNameFilter.bind(store);
+    store.getCluster = async (clusterId) => {
+      order.push('registry read started');
+      const found = await getCluster(clusterId);
+      order.push('registry read done');
+      return found;
+    };
+    store.getNameFilter = (clusterId) => (order.push('filter read started'), getNameFilter(clusterId));
+
+    await authenticator.checkCaller(CLUSTER, cluster.authorization);
+    expect(order.indexOf('filter read started')).toBeGreaterThan(-1);
+    expect(order.indexOf('filter read started')).toBeLessThan(order.indexOf('registry read done'));
+    // the review that follows finds the filter read already: no second read
+    expect(await authenticator.reviewToken(CLUSTER, `${VALID[0]}:${DEFAULT_SECRET}`)).toMatchObject({ outcome: 'accepted' });
+    expect(store.calls.getNameFilter).toBe(1);
+  });
+});
