@@ -134,7 +134,7 @@ export interface ClusterState {
 /** One webhook caller credential of a cluster; several exist during a rotation's grace period. */
 export interface CallerCredential {
   id: string;
-  /** argon2id PHC string of the credential's secret part. */
+  /** The stored hash of the credential's secret part: `$tgc-sha256$…`, or an argon2id PHC string for older credentials. */
   hash: string;
   createdAt: string;
   /** Set on the old credential when it is rotated out; it stops working at this instant. */

@@ -4,6 +4,7 @@ import {
   credentialRecordOf,
   credentialUsable,
   parseCredential,
+  isArgon2Hash,
   secretMatches,
   type ParsedCredential,
 } from '../../core/caller-credential.ts';
@@ -21,7 +22,7 @@ export interface CallerGateOptions {
   /** How long a check's result and a cluster's registry row stay cached; 0 disables. */
   cacheTtlSeconds: number;
   /**
-   * Per credential id: failed argon2 verifies per second (burst the same), and per cluster: registry
+   * Per credential id: failed verifies per second (burst the same), and per cluster: registry
    * reads per second for checks not already decided by a cached row or a remembered verification.
    */
   callerChecksPerSecond: number;
@@ -142,15 +143,14 @@ export function createCallerGate(deps: CallerGateDeps): CallerGate {
     const read = store
       .getCluster(clusterId)
       .then((cluster) => {
+        // Credentials issued before SHA-256 are argon2id hashes: start loading the native module for them now.
+        if (cluster?.credentials.some((credential) => isArgon2Hash(credential.hash))) preloadArgon2();
         registry.set(key, { cluster });
         if (cluster) knownClusters.set(key, { known: true });
         return cluster;
       })
       .finally(() => pendingReads.delete(key));
     pendingReads.set(key, read);
-    // A registry read is followed by an argon2id verify unless the credential was verified before: load the
-    // native module while the read is in flight (a no-op once loaded).
-    preloadArgon2();
     deps.onRegistryRead?.(clusterId);
     return read;
   }

@@ -13,7 +13,7 @@ export const clustersAddCommand: Command = {
   name: 'clusters add',
   summary: "Register a cluster and print its webhook caller credential (stdout only, shown once).",
   description:
-    'Only an argon2id hash of the credential is stored. Put the credential in the kubeconfig that the\n' +
+    'Only a salted SHA-256 hash of the credential is stored. Put the credential in the kubeconfig that the\n' +
     "cluster's apiservers read (see: tokengate webhook-config).\n" +
     '--source says where its tokens come from (docs/rancher.md, "Supported setups"): downstream (default) reads\n' +
     "Rancher's copies in the cluster's cattle-system with --kubeconfig; rancher derives them from Rancher's\n" +
