@@ -232,7 +232,7 @@ export async function coldStartScenarios(context: BenchContext): Promise<Row[]> 
       baselineName: 'SDK floor (one GetItem)',
       baseline: floor,
       notes: [
-        `first review: caller check (registry GetItem + argon2id verify), token GetItem, $3 verify, lastUsedAt write, against local DynamoDB; medians of ${reps} fresh processes each, alternating`,
+        `first review: caller check (registry GetItem with the name filter beside it, credential verify), token GetItem, $3 verify, lastUsedAt write, against local DynamoDB; medians of ${reps} fresh processes each, alternating`,
       ],
     }),
     targetRow({
