@@ -14,6 +14,14 @@ export type RefusalReason =
    * token names"). Not a verdict of `review()`.
    */
   | 'name-unknown'
+  /**
+   * No row of that name, in a cluster without a usable name filter (none yet before its first sync or
+   * import, more names than a filter row holds, or a row that is not a filter): the authenticate path reads
+   * such names within its unknown-name budget and refuses a missing one as `token-not-found`, with
+   * `status.error`. `tokengate review`'s word for it, so that an operator tells it from a name the filter
+   * holds whose row is gone. Not a verdict of `review()`, and never the authenticate path's.
+   */
+  | 'token-not-found-unfiltered'
   | 'token-disabled'
   | 'token-revoked'
   | 'user-not-found'
@@ -40,6 +48,7 @@ export type RefusalReason =
 export const REFUSAL_MESSAGES: Record<RefusalReason, string> = {
   'token-not-found': 'token not found',
   'name-unknown': 'token not found',
+  'token-not-found-unfiltered': 'token not found',
   'token-disabled': 'token disabled',
   'token-revoked': 'token revoked',
   'user-not-found': 'user not found',

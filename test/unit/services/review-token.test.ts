@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import type { ReviewContext } from '../../../functions/core/review.ts';
-import { reviewToken } from '../../../functions/services/review-token.ts';
+import { MalformedRecordError } from '../../../functions/core/errors.ts';
+import { buildNameFilter } from '../../../functions/core/name-filter.ts';
+import { explainReview, reviewToken } from '../../../functions/services/review-token.ts';
 import { DEFAULT_SECRET, FakeTokenStore, tokenRecord } from '../../support/fakes.ts';
+import { boundServiceAccountJwt, legacyServiceAccountJwt, oidcJwt } from '../../support/jwts.ts';
 
 const NOW = new Date('2026-11-26T12:00:00Z');
 const TOKEN = `kubeconfig-u-alice:${DEFAULT_SECRET}`;
@@ -120,5 +123,108 @@ describe('reviewToken', () => {
     const store = new FakeTokenStore();
     store.failWith = new Error('boom');
     await expect(review({ clusterId: 'c-abc12', token: TOKEN }, depsWith(store))).rejects.toThrow('boom');
+  });
+});
+
+describe('explainReview', () => {
+  const nowS = Math.floor(NOW.getTime() / 1000);
+  const explain = (store: FakeTokenStore, token: string, clusterId = 'c-abc12') => explainReview(store, clusterId, token, { now: NOW, allowSystemGroups: false });
+  /** Nothing of the token but what it names: not its encoded parts, not its signature. */
+  function expectNoTokenText(explanation: unknown, token: string) {
+    const text = JSON.stringify(explanation);
+    for (const part of token.split('.')) expect(text).not.toContain(part);
+  }
+
+  it('names a bound ServiceAccount token by namespace, ServiceAccount and pod, with its pod uid, node and whether it expired, as the flood report does', async () => {
+    const store = new FakeTokenStore();
+    const { token } = boundServiceAccountJwt({ namespace: 'billing', serviceAccount: 'billing-worker', pod: 'billing-worker-6f8d9c7b5d-q2lx7', podUid: '5e0c2a61-9d4b-4f7e-b3a8-0c6d1e2f3a4b', node: 'ip-10-0-3-17', iat: nowS - 7200 });
+    const explanation = await explain(store, token);
+    expect(explanation.decision.outcome).toBe('foreign');
+    expect(explanation.sender).toEqual({
+      kind: 'bound-serviceaccount',
+      workload: 'billing/billing-worker (pod billing-worker-6f8d9c7b5d-q2lx7)',
+      issuer: 'https://kubernetes.default.svc.cluster.local',
+      subject: 'system:serviceaccount:billing:billing-worker',
+      namespace: 'billing',
+      serviceAccount: 'billing-worker',
+      pod: 'billing-worker-6f8d9c7b5d-q2lx7',
+      podUid: '5e0c2a61-9d4b-4f7e-b3a8-0c6d1e2f3a4b',
+      node: 'ip-10-0-3-17',
+      expiresAt: new Date((nowS - 7200 + 3607) * 1000).toISOString(),
+      state: 'expired',
+      likely: expect.stringContaining('token expired'),
+    });
+    expect(store.calls).toMatchObject({ getToken: 0, getNameFilter: 0 });
+    expectNoTokenText(explanation.sender, token);
+  });
+
+  it('says a bound token whose exp has not passed is unexpired', async () => {
+    const { token } = boundServiceAccountJwt({ namespace: 'reports', serviceAccount: 'cron', pod: 'cron-1', podUid: 'uid-1', iat: nowS - 60 });
+    expect((await explain(new FakeTokenStore(), token)).sender).toMatchObject({ state: 'unexpired', likely: expect.stringContaining('unexpired yet refused') });
+  });
+
+  it('names a legacy ServiceAccount token by its Secret', async () => {
+    const { token } = legacyServiceAccountJwt({ namespace: 'ci', serviceAccount: 'jenkins-deployer', secret: 'jenkins-deployer-token-4wz8k' });
+    const explanation = await explain(new FakeTokenStore(), token);
+    expect(explanation.sender).toMatchObject({ kind: 'legacy-serviceaccount', workload: 'ci/jenkins-deployer (secret jenkins-deployer-token-4wz8k)', secret: 'jenkins-deployer-token-4wz8k', state: 'no-exp' });
+    expect(explanation.sender).not.toHaveProperty('expiresAt');
+    expectNoTokenText(explanation.sender, token);
+  });
+
+  it('names an OIDC token by its subject and issuer', async () => {
+    const { token } = oidcJwt({ issuer: 'https://dex.example.org', subject: 'CgVhbGljZRIEbGRhcA', iat: nowS - 7200, exp: nowS - 3600 });
+    const explanation = await explain(new FakeTokenStore(), token);
+    expect(explanation.sender).toMatchObject({ kind: 'oidc', workload: 'CgVhbGljZRIEbGRhcA (issuer https://dex.example.org)', state: 'expired', likely: 'OIDC token expired: the client does not refresh it' });
+    expectNoTokenText(explanation.sender, token);
+  });
+
+  it('calls an opaque string not a JWT', async () => {
+    const explanation = await explain(new FakeTokenStore(), 'not-a-token at all');
+    expect(explanation.sender).toEqual({ kind: 'opaque', workload: 'not a JWT', state: 'no-exp', likely: expect.stringContaining('not a JWT') });
+    expect(JSON.stringify(explanation)).not.toContain('not-a-token');
+  });
+
+  it("refuses a name outside the cluster's filter as the webhook does (name-unknown), though the row alone would accept it", async () => {
+    const store = new FakeTokenStore().buildNameFilter('c-abc12');
+    expect(await explain(store, TOKEN)).toEqual({ decision: { outcome: 'refused', tokenName: 'kubeconfig-u-alice', reason: 'name-unknown' }, nameFilter: 'lacks-name' });
+    store.putToken(tokenRecord());
+    expect(await explain(store, TOKEN)).toEqual({
+      decision: { outcome: 'refused', tokenName: 'kubeconfig-u-alice', reason: 'name-unknown' },
+      nameFilter: 'lacks-name',
+      rowOutsideFilter: true,
+    });
+  });
+
+  it('refuses a name the filter holds whose row is gone as token-not-found', async () => {
+    const store = new FakeTokenStore().putToken(tokenRecord()).buildNameFilter('c-abc12');
+    expect((await explain(store, TOKEN)).decision.outcome).toBe('accepted');
+    store.tokens.clear();
+    expect(await explain(store, TOKEN)).toEqual({ decision: { outcome: 'refused', tokenName: 'kubeconfig-u-alice', reason: 'token-not-found' }, nameFilter: 'holds-name' });
+  });
+
+  it('refuses a missing row of a cluster without a usable filter as token-not-found-unfiltered, and says which', async () => {
+    const none = new FakeTokenStore();
+    expect(await explain(none, TOKEN)).toEqual({ decision: { outcome: 'refused', tokenName: 'kubeconfig-u-alice', reason: 'token-not-found-unfiltered' }, nameFilter: 'none' });
+    const overflow = new FakeTokenStore();
+    overflow.nameFilters.set('c-abc12', { ...buildNameFilter('c-abc12', Buffer.alloc(16), []), digests: Buffer.alloc(0), overflow: true });
+    expect(await explain(overflow, TOKEN)).toMatchObject({ decision: { reason: 'token-not-found-unfiltered' }, nameFilter: 'overflow' });
+    const unreadable = new FakeTokenStore();
+    unreadable.getNameFilter = async () => {
+      throw new MalformedRecordError('not a filter');
+    };
+    expect(await explain(unreadable, TOKEN)).toMatchObject({ decision: { reason: 'token-not-found-unfiltered' }, nameFilter: 'unreadable' });
+  });
+
+  it('decides a row the filter holds, or a row of a cluster without a filter, as the row says', async () => {
+    const filtered = new FakeTokenStore().putToken(tokenRecord({ enabled: false })).buildNameFilter('c-abc12');
+    expect(await explain(filtered, TOKEN)).toMatchObject({ decision: { reason: 'token-disabled' }, nameFilter: 'holds-name' });
+    const unfiltered = new FakeTokenStore().putToken(tokenRecord());
+    expect(await explain(unfiltered, TOKEN)).toMatchObject({ decision: { outcome: 'accepted' }, nameFilter: 'none' });
+  });
+
+  it('lets a store failure reading the filter propagate instead of refusing', async () => {
+    const store = new FakeTokenStore();
+    store.failWith = new Error('boom');
+    await expect(explain(store, TOKEN)).rejects.toThrow('boom');
   });
 });
