@@ -97,6 +97,9 @@ export interface RevocationRecord {
   /** `hashFingerprint` of the hash the token had when it was revoked. */
   hashFingerprint: string;
   revokedAt: string;
+  /** Whose token it was and where it came from, so `tokens list` can name a revocation whose token row is gone (absent on records written before). */
+  userName?: string;
+  origin?: TokenRecord['origin'];
 }
 
 /** The records the mirror derives from Rancher's objects and writes. */

@@ -129,6 +129,8 @@ const revocationRowSchema = z.looseObject({
   name: z.string(),
   hashFingerprint: z.string(),
   revokedAt: z.string(),
+  userName: z.optional(z.string()),
+  origin: z.optional(z.enum(['rancher', 'native'])),
 });
 
 // A usage row is known by its `USED#` sort key. `kind: 'used'` is only on rows written before the
