@@ -166,7 +166,14 @@ export interface LastSync {
   rejected?: number;
   /** Tokens of the cluster that were not mirrored (e.g. `$1`-hashed, user missing), each with its reason in the log. */
   skipped?: number;
+  /** How many warnings the run gave (things the operator should fix that did not fail it, e.g. ACE on for a `rancher` cluster). */
+  warnings?: number;
+  /** The first of them, at most `LAST_SYNC_WARNING_MAX` characters; like `error`, never a token, secret, hash or kubeconfig. */
+  firstWarning?: string;
 }
+
+/** The longest `LastSync.firstWarning` kept on a cluster's record (the registry row is also what the review path's caller check reads). */
+export const LAST_SYNC_WARNING_MAX = 512;
 
 /** Where a cluster's tokens are read from. */
 export type ClusterSourceKind = 'downstream' | 'rancher';

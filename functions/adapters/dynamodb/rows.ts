@@ -171,6 +171,8 @@ const clusterRowSchema = z.looseObject({
       error: z.optional(z.string()),
       rejected: z.optional(z.int().check(z.nonnegative())),
       skipped: z.optional(z.int().check(z.nonnegative())),
+      warnings: z.optional(z.int().check(z.nonnegative())),
+      firstWarning: z.optional(z.string()),
     }),
   ),
   lastSuccessfulSyncAt: z.optional(z.string()),
