@@ -263,7 +263,8 @@ export type Syncer = ReturnType<typeof createSyncer>;
 /**
  * What a cluster's record keeps of a run's warnings: their count and the first, bounded, so `clusters list`
  * shows them after the run's output and log are gone. A run that skips (no change) writes no outcome, so the
- * record keeps what the last full run gave.
+ * record keeps what the last full run gave; the management fingerprint covers the warnings, so a change in them
+ * makes a full run that records them.
  */
 export function lastSyncWarnings(warnings: readonly string[]): Pick<LastSync, 'warnings' | 'firstWarning'> {
   const first = warnings[0];

@@ -188,6 +188,16 @@ describe('setups row 3: a Rancher-source cluster whose ACE is on in Rancher', ()
     expect(wide).toMatch(new RegExp(`^${STRICT}\\s.*\\s-\\s+$`, 'm'));
     expect((await cli(['clusters', 'list'])).stdout).not.toContain('ACE is on');
   });
+
+  it('clears the stored warning once ACE is switched off in Rancher, at the next run (a change in warnings is not a no-change resync)', async () => {
+    rancher.upsert('clusters', managementCluster(ACE_ON, false));
+    const run = JSON.parse((await cli(['sync', ACE_ON, '-o', 'json'])).stdout) as { clusters: { unchanged?: boolean; warnings: string[] }[] };
+    expect(run.clusters[0]).toMatchObject({ warnings: [] });
+    expect(run.clusters[0]?.unchanged).toBeUndefined();
+    const json = JSON.parse((await cli(['clusters', 'list', '-o', 'json'])).stdout) as { clusterId: string; lastSync?: object }[];
+    expect(json.find((view) => view.clusterId === ACE_ON)?.lastSync).not.toHaveProperty('warnings');
+    expect(json.find((view) => view.clusterId === ACE_ON)?.lastSync).not.toHaveProperty('firstWarning');
+  });
 });
 
 describe('write-back to Rancher (rancher set --write-back)', () => {
