@@ -97,6 +97,9 @@ export interface RevocationRecord {
   /** `hashFingerprint` of the hash the token had when it was revoked. */
   hashFingerprint: string;
   revokedAt: string;
+  /** Whose token it was and where it came from, so `tokens list` can name a revocation whose token row is gone (absent on records written before). */
+  userName?: string;
+  origin?: TokenRecord['origin'];
 }
 
 /** The records the mirror derives from Rancher's objects and writes. */
@@ -163,7 +166,14 @@ export interface LastSync {
   rejected?: number;
   /** Tokens of the cluster that were not mirrored (e.g. `$1`-hashed, user missing), each with its reason in the log. */
   skipped?: number;
+  /** How many warnings the run gave (things the operator should fix that did not fail it, e.g. ACE on for a `rancher` cluster). */
+  warnings?: number;
+  /** The first of them, at most `LAST_SYNC_WARNING_MAX` characters; like `error`, never a token, secret, hash or kubeconfig. */
+  firstWarning?: string;
 }
+
+/** The longest `LastSync.firstWarning` kept on a cluster's record (the registry row is also what the review path's caller check reads). */
+export const LAST_SYNC_WARNING_MAX = 512;
 
 /** Where a cluster's tokens are read from. */
 export type ClusterSourceKind = 'downstream' | 'rancher';

@@ -118,7 +118,15 @@ export class DynamoDbAdminStore extends DynamoDbMirrorStore implements AdminStor
     const item = await this.table.get(keyOf({ kind: 'token', clusterId, name }));
     if (!item) return false;
     const token = tokenFromItem(item);
-    const revocation: RevocationRecord = { kind: 'revocation', clusterId, name, hashFingerprint: hashFingerprint(token.hash), revokedAt: at.toISOString() };
+    const revocation: RevocationRecord = {
+      kind: 'revocation',
+      clusterId,
+      name,
+      hashFingerprint: hashFingerprint(token.hash),
+      revokedAt: at.toISOString(),
+      userName: token.userName,
+      origin: token.origin,
+    };
     // the durable record first: if the row update below fails, the next sync still applies the revocation
     await this.table.put(revocationItemOf(revocation));
     // after the record and before the row: should the row update fail, the next sync plans (it skips nothing)

@@ -129,6 +129,8 @@ const revocationRowSchema = z.looseObject({
   name: z.string(),
   hashFingerprint: z.string(),
   revokedAt: z.string(),
+  userName: z.optional(z.string()),
+  origin: z.optional(z.enum(['rancher', 'native'])),
 });
 
 // A usage row is known by its `USED#` sort key. `kind: 'used'` is only on rows written before the
@@ -169,6 +171,8 @@ const clusterRowSchema = z.looseObject({
       error: z.optional(z.string()),
       rejected: z.optional(z.int().check(z.nonnegative())),
       skipped: z.optional(z.int().check(z.nonnegative())),
+      warnings: z.optional(z.int().check(z.nonnegative())),
+      firstWarning: z.optional(z.string()),
     }),
   ),
   lastSuccessfulSyncAt: z.optional(z.string()),

@@ -31,11 +31,19 @@ export function downstreamFingerprint(tokens: readonly ClusterAuthToken[], users
 
 /**
  * A `rancher`-source cluster's fingerprint: the desired records derived from the management snapshot (their
- * source digests cover every derived field), the tokens skipped and why, and the cluster's policy flags.
+ * source digests cover every derived field), the tokens skipped and why, the cluster's policy flags, and the
+ * run's warnings: its record keeps those of the last full run (`LastSync.warnings`), so a change in them (ACE
+ * switched on or off in Rancher) must make a full run, or the record would show a stale one.
  */
-export function managementFingerprint(desired: DesiredRecords, skipped: readonly string[], policy: { acceptUnscopedTokens: boolean }): string {
+export function managementFingerprint(
+  desired: DesiredRecords,
+  skipped: readonly string[],
+  policy: { acceptUnscopedTokens: boolean },
+  warnings: readonly string[] = [],
+): string {
   const lines = [
     `policy\u0000unscoped=${String(policy.acceptUnscopedTokens)}`,
+    ...warnings.map((warning) => `w\u0000${warning}`),
     ...desired.tokens.map((record) => `t\u0000${record.name}\u0000${record.sourceDigest ?? ''}`),
     ...desired.users.map((record) => `u\u0000${record.userId}\u0000${record.sourceDigest ?? ''}`),
     ...desired.secrets.map((record) => `s\u0000${record.name}\u0000${record.sourceDigest ?? ''}`),

@@ -41,10 +41,11 @@ export async function readCluster(
     const derived = deriveClusterSources(cluster.clusterId, reading.state.snapshot, policy);
     const desired = deriveRecords(cluster.clusterId, derived.sources).records;
     const skippedTokens = derived.skipped.map((token) => `${token.name}: ${token.reason}`);
+    const warnings = known.aceEnabled ? [aceOnWarning(cluster.clusterId)] : [];
     return {
-      digest: managementFingerprint(desired, skippedTokens, policy),
+      digest: managementFingerprint(desired, skippedTokens, policy, warnings),
       objects: derived.sources.tokens.length + derived.skipped.length + derived.sources.users.length,
-      report: { skipped: skippedReasons(derived.skipped), warnings: known.aceEnabled ? [aceOnWarning(cluster.clusterId)] : [] },
+      report: { skipped: skippedReasons(derived.skipped), warnings },
     };
   }
   const source = await openSource(cluster, signal);

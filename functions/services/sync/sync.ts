@@ -2,7 +2,7 @@ import pLimit from 'p-limit';
 import { describeError } from '../../core/errors.ts';
 import { ClusterSourceError } from '../../core/ports/cluster-source.ts';
 import type { ClusterWorkUnit, WorkDispatcher } from '../../core/ports/work-dispatcher.ts';
-import { sourceOf, type ClusterRecord, type LastSync, type MirrorFingerprint, type SyncLease } from '../../core/records.ts';
+import { LAST_SYNC_WARNING_MAX, sourceOf, type ClusterRecord, type LastSync, type MirrorFingerprint, type SyncLease } from '../../core/records.ts';
 import { isUnchanged } from '../../core/mirror/fingerprint.ts';
 import { NameFilterError } from '../mirror/name-filter.ts';
 import { mirrorCluster } from './downstream-mirror.ts';
@@ -226,6 +226,7 @@ export function createSyncer(deps: SyncDeps) {
       ...(result.error ? { error: result.error } : {}),
       ...(result.rejected.length > 0 ? { rejected: result.rejected.length } : {}),
       ...(result.skipped.length > 0 ? { skipped: result.skipped.length } : {}),
+      ...lastSyncWarnings(result.warnings),
     };
     // only a complete, clean apply lets a later run skip; anything else removes the stored fingerprint
     const keep = result.outcome === 'ok' && complete && options.fullResyncMs > 0 ? fingerprint : undefined;
@@ -258,6 +259,19 @@ export function createSyncer(deps: SyncDeps) {
 }
 
 export type Syncer = ReturnType<typeof createSyncer>;
+
+/**
+ * What a cluster's record keeps of a run's warnings: their count and the first, bounded, so `clusters list`
+ * shows them after the run's output and log are gone. A run that skips (no change) writes no outcome, so the
+ * record keeps what the last full run gave; the management fingerprint covers the warnings, so a change in them
+ * makes a full run that records them.
+ */
+export function lastSyncWarnings(warnings: readonly string[]): Pick<LastSync, 'warnings' | 'firstWarning'> {
+  const first = warnings[0];
+  if (first === undefined) return {};
+  const firstWarning = first.length > LAST_SYNC_WARNING_MAX ? `${first.slice(0, LAST_SYNC_WARNING_MAX - 1)}…` : first;
+  return { warnings: warnings.length, firstWarning };
+}
 
 /** A cluster's sync ran past its own timeout. */
 export class SyncTimeoutError extends Error {

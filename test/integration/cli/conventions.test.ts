@@ -35,7 +35,10 @@ describe('the CLI against a local table: what a new user hit', () => {
     const second = await runCli(['tokens', 'revoke', 'c-conv', 'token-5hq2k'], { env, now: new Date('2026-11-26T11:00:00Z') });
     expect(second).toMatchObject({ code: 0, stderr: 'token-5hq2k in cluster c-conv is already revoked (since 2026-11-26T10:00:00.000Z)\n' });
     const missing = await cli('tokens', 'revoke', 'c-conv', 'token-nope1');
-    expect(missing).toMatchObject({ code: 1, stderr: 'tokengate tokens revoke: no token named token-nope1 in cluster c-conv (tokengate tokens list c-conv)\n' });
+    expect(missing).toMatchObject({ code: 1, stderr:
+        "tokengate tokens revoke: no token named token-nope1 in cluster c-conv to revoke: a revocation binds the token's hash, " +
+        'so the token must be synced or imported first (tokengate tokens list c-conv)\n',
+    });
   });
 
   it('says which file is missing instead of an unexpected ENOENT', async () => {

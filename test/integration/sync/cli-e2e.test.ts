@@ -100,7 +100,7 @@ describe('register a cluster, sync, review (local mode)', () => {
     expect(table.stdout).toMatch(/^c-e2e\s+downstream\s/m);
     const wide = await runCli(['clusters', 'list', '-o', 'wide'], { env });
     expect(wide.stdout).toMatch(/^c-e2e\s+downstream\s/m);
-    expect(wide.stdout).toMatch(/KUBECONFIG\s+LAST SYNC\s+RESULT\s+OBJECTS\s+WRITES\s+DELETES\s+DURATION\s+LAST SUCCESS\s+ERROR/);
+    expect(wide.stdout).toMatch(/KUBECONFIG\s+LAST SYNC\s+RESULT\s+OBJECTS\s+WRITES\s+DELETES\s+DURATION\s+LAST SUCCESS\s+WARNINGS\s+ERROR/);
   });
 
   it('refuses the token after it is disabled in the cluster and synced again', async () => {

@@ -170,6 +170,34 @@ describe('setups row 3: a Rancher-source cluster whose ACE is on in Rancher', ()
     // the tokens are what Rancher's own ACE would accept, so serving them is never a wrong accept
     expect(await review(ACE_ON, `token-aceon:${SECRET_D}`)).toMatchObject({ authenticated: true });
   });
+
+  it('keeps the warning on the cluster\'s last sync, shown by clusters list -o wide, -o json and -o yaml, also after a no-change resync', async () => {
+    const run = JSON.parse((await cli(['sync', ACE_ON, '-o', 'json'])).stdout) as { clusters: { unchanged?: boolean }[] };
+    // nothing changed since the full run before: the outcome write is skipped, and the full run's warning stays
+    expect(run.clusters[0]?.unchanged).toBe(true);
+    type Listed = { clusterId: string; lastSync?: { warnings?: number; firstWarning?: string } };
+    const json = JSON.parse((await cli(['clusters', 'list', '-o', 'json'])).stdout) as Listed[];
+    const aceOn = json.find((view) => view.clusterId === ACE_ON);
+    expect(aceOn?.lastSync).toMatchObject({ warnings: 1, firstWarning: expect.stringContaining(`ACE is on for ${ACE_ON} in Rancher.`) });
+    expect(aceOn?.lastSync?.firstWarning?.length).toBeLessThanOrEqual(512);
+    expect(json.find((view) => view.clusterId === STRICT)?.lastSync).not.toHaveProperty('warnings');
+    expect(parse((await cli(['clusters', 'list', '-o', 'yaml'])).stdout)).toEqual(json);
+    const wide = (await cli(['clusters', 'list', '-o', 'wide'])).stdout;
+    expect(wide).toMatch(/\sWARNINGS\s/);
+    expect(wide).toMatch(new RegExp(`^${ACE_ON}\\s.*\\s1: ACE is on for ${ACE_ON} in Rancher\\.`, 'm'));
+    expect(wide).toMatch(new RegExp(`^${STRICT}\\s.*\\s-\\s+$`, 'm'));
+    expect((await cli(['clusters', 'list'])).stdout).not.toContain('ACE is on');
+  });
+
+  it('clears the stored warning once ACE is switched off in Rancher, at the next run (a change in warnings is not a no-change resync)', async () => {
+    rancher.upsert('clusters', managementCluster(ACE_ON, false));
+    const run = JSON.parse((await cli(['sync', ACE_ON, '-o', 'json'])).stdout) as { clusters: { unchanged?: boolean; warnings: string[] }[] };
+    expect(run.clusters[0]).toMatchObject({ warnings: [] });
+    expect(run.clusters[0]?.unchanged).toBeUndefined();
+    const json = JSON.parse((await cli(['clusters', 'list', '-o', 'json'])).stdout) as { clusterId: string; lastSync?: object }[];
+    expect(json.find((view) => view.clusterId === ACE_ON)?.lastSync).not.toHaveProperty('warnings');
+    expect(json.find((view) => view.clusterId === ACE_ON)?.lastSync).not.toHaveProperty('firstWarning');
+  });
 });
 
 describe('write-back to Rancher (rancher set --write-back)', () => {

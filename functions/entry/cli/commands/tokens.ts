@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import { ConflictError } from '../../../core/errors.ts';
-import type { TokenRecord } from '../../../core/records.ts';
+import type { ClusterState, RevocationRecord, TokenRecord } from '../../../core/records.ts';
 import { revocationOf } from '../../../core/revocation.ts';
 import { blockOf, type TokenBlock } from '../../../core/token-state.ts';
 import { parseValue, stringOption, stringsOption, type Command } from '../lib/command.ts';
@@ -17,8 +17,12 @@ const printable = z
   .refine((text) => text.length <= 1024, 'is too long (at most 1024 characters)')
   .refine((text) => /^[^\p{Cc}]*$/u.test(text), 'must not contain control characters');
 
-function noSuchToken(clusterId: string, name: string): CliError {
-  return new CliError(`no token named ${name} in cluster ${clusterId} (tokengate tokens list ${clusterId})`);
+/** A revocation binds the token's hash, so a name tokengate holds no row of cannot be revoked (yet). */
+function noTokenToRevoke(clusterId: string, name: string): CliError {
+  return new CliError(
+    `no token named ${name} in cluster ${clusterId} to revoke: a revocation binds the token's hash, ` +
+      `so the token must be synced or imported first (tokengate tokens list ${clusterId})`,
+  );
 }
 
 const lifetimeSchema = z
@@ -84,11 +88,18 @@ export const tokensCreateCommand: Command = {
 /** What `tokens list` shows of a token: never its hash. */
 export interface TokenView {
   name: string;
-  origin: TokenRecord['origin'];
+  /** `unknown` only for a revocation without a token row recorded before revocations named their token's origin. */
+  origin: TokenRecord['origin'] | 'unknown';
+  /** Empty only where `origin` is `unknown`. */
   userName: string;
   state: 'active' | 'revoked' | 'disabled' | 'expired' | 'user-missing' | 'user-disabled' | 'no-hash' | 'expiry-unreadable';
   enabled: boolean;
   revoked: boolean;
+  /**
+   * True for a revocation whose token row is gone (pruned from Rancher, or not yet back from a backup
+   * restore): it is listed so it can be seen and lifted, and it still refuses the token should it return.
+   */
+  tokenAbsent: boolean;
   revokedAt?: string;
   expiresAt?: string;
   lastUsedAt?: string;
@@ -117,11 +128,37 @@ export function tokenView(row: TokenRecord, lastUsedAt: string | undefined, now:
     state,
     enabled: row.enabled,
     revoked: row.revoked === true,
+    tokenAbsent: false,
     ...(typeof row.revokedAt === 'string' ? { revokedAt: row.revokedAt } : {}),
     ...(row.expiresAt ? { expiresAt: row.expiresAt } : {}),
     ...(lastUsedAt ? { lastUsedAt } : {}),
     groups: row.user?.groups ?? [],
   };
+}
+
+/** A revocation with no token row of its name: revoked, the token absent, nothing known beyond what the revocation recorded. */
+export function absentTokenView(revocation: RevocationRecord): TokenView {
+  return {
+    name: revocation.name,
+    origin: revocation.origin ?? 'unknown',
+    userName: revocation.userName ?? '',
+    state: 'revoked',
+    enabled: false,
+    revoked: true,
+    tokenAbsent: true,
+    revokedAt: revocation.revokedAt,
+    groups: [],
+  };
+}
+
+/** Every token row, and every revocation whose token row is gone, in name order. */
+export function tokenViews(state: Pick<ClusterState, 'tokens' | 'usage' | 'revocations'>, now: Date): TokenView[] {
+  const lastUse = new Map(state.usage.map((usage) => [usage.name, usage.lastUsedAt]));
+  const names = new Set(state.tokens.map((row) => row.name));
+  return [
+    ...state.tokens.map((row) => tokenView(row, lastUse.get(row.name), now)),
+    ...(state.revocations ?? []).filter((revocation) => !names.has(revocation.name)).map(absentTokenView),
+  ].sort((a, b) => a.name.localeCompare(b.name));
 }
 
 /** `tokens list` in each `-o` format; wide adds the groups, whether it is enabled and when it was revoked. */
@@ -133,11 +170,11 @@ export function tokenObjects(clusterId: string): ObjectView<TokenView> {
     columns: [
       { title: 'NAME', cell: (view) => view.name },
       { title: 'ORIGIN', cell: (view) => view.origin },
-      { title: 'USER', cell: (view) => view.userName },
-      { title: 'STATE', cell: (view) => view.state },
-      { title: 'EXPIRES', cell: (view) => view.expiresAt ?? 'never' },
+      { title: 'USER', cell: (view) => view.userName || '-' },
+      { title: 'STATE', cell: (view) => (view.tokenAbsent ? `${view.state} (token absent)` : view.state) },
+      { title: 'EXPIRES', cell: (view) => (view.tokenAbsent ? '-' : (view.expiresAt ?? 'never')) },
       { title: 'LAST-USED', cell: (view) => view.lastUsedAt ?? '-' },
-      { title: 'ENABLED', cell: (view) => String(view.enabled), wide: true },
+      { title: 'ENABLED', cell: (view) => (view.tokenAbsent ? '-' : String(view.enabled)), wide: true },
       { title: 'REVOKED-AT', cell: (view) => view.revokedAt ?? '-', wide: true },
       { title: 'GROUPS', cell: (view) => view.groups.join(',') || '-', wide: true },
     ],
@@ -147,6 +184,10 @@ export function tokenObjects(clusterId: string): ObjectView<TokenView> {
 export const tokensListCommand: Command = {
   name: 'tokens list',
   summary: "List a cluster's tokens: origin, user, state, expiry and last use (never secrets or hashes).",
+  description:
+    'A revocation whose token row is gone (its token pruned from Rancher, or not yet back from a backup\n' +
+    'restore) is listed too, as "revoked (token absent)" (tokenAbsent: true in -o json/yaml): it still refuses\n' +
+    'that token should it come back, until tokens unrevoke lifts it.',
   args: '<clusterId>',
   options: { ...OUTPUT_OPTION, ...TABLE_OPTIONS },
   positionals: { min: 1, max: 1 },
@@ -154,13 +195,7 @@ export const tokensListCommand: Command = {
     const clusterId = clusterIdArgument(input.positionals[0]);
     const format = outputFormat(input);
     return withTable(tableLocation(input, io.env), async ({ store }) => {
-      const state = await store.readClusterState(clusterId);
-      const lastUse = new Map(state.usage.map((usage) => [usage.name, usage.lastUsedAt]));
-      const now = io.now();
-      const views = state.tokens
-        .map((row) => tokenView(row, lastUse.get(row.name), now))
-        .sort((a, b) => a.name.localeCompare(b.name));
-      printObjects(io, format, views, tokenObjects(clusterId));
+      printObjects(io, format, tokenViews(await store.readClusterState(clusterId), io.now()), tokenObjects(clusterId));
       return 0;
     });
   },
@@ -187,7 +222,14 @@ export const tokensRevokeCommand: Command = {
         io.stderr(`${name} in cluster ${clusterId} is already revoked (since ${revocation.revokedAt})\n`);
         return 0;
       }
-      if (!(await store.revokeToken(clusterId, name, io.now()))) throw noSuchToken(clusterId, name);
+      if (token === undefined && revocation !== undefined) {
+        io.stderr(
+          `${name} in cluster ${clusterId} is already revoked (since ${revocation.revokedAt}); its token row is absent, ` +
+            'and the revocation refuses that token should it come back\n',
+        );
+        return 0;
+      }
+      if (!(await store.revokeToken(clusterId, name, io.now()))) throw noTokenToRevoke(clusterId, name);
       io.stderr(`revoked ${name} in cluster ${clusterId}\n`);
       return 0;
     });
@@ -203,9 +245,14 @@ export const tokensUnrevokeCommand: Command = {
   async run(input, io) {
     const clusterId = clusterIdArgument(input.positionals[0]);
     const name = input.positionals[1] as string;
-    return withTable(tableLocation(input, io.env), async ({ store }) => {
+    return withTable(tableLocation(input, io.env), async ({ store, reviews }) => {
+      const token = await reviews.getToken(clusterId, name);
       if (!(await store.unrevokeToken(clusterId, name))) throw new CliError(`${name} in cluster ${clusterId} is not revoked`);
-      io.stderr(`lifted the revocation of ${name} in cluster ${clusterId}\n`);
+      io.stderr(
+        token === undefined
+          ? `lifted the revocation of ${name} in cluster ${clusterId}; its token row is absent, and should that token come back it is no longer refused\n`
+          : `lifted the revocation of ${name} in cluster ${clusterId}\n`,
+      );
       return 0;
     });
   },

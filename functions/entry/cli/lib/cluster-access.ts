@@ -127,6 +127,14 @@ export function syncColumns<T>(clusterOf: (item: T) => ClusterRecord): Column<T>
     { title: 'DURATION', cell: (item) => (last(item) ? `${((last(item)?.durationMs ?? 0) / 1000).toFixed(1)}s` : '-'), wide: true },
     { title: 'LAST SUCCESS', cell: (item) => clusterOf(item).lastSuccessfulSyncAt ?? '-', wide: true },
     {
+      title: 'WARNINGS',
+      cell: (item) => {
+        const sync = last(item);
+        return sync?.warnings ? `${sync.warnings}: ${sync.firstWarning ?? ''}` : '-';
+      },
+      wide: true,
+    },
+    {
       title: 'ERROR',
       cell: (item) => {
         const sync = last(item);

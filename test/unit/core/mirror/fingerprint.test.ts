@@ -29,10 +29,11 @@ describe('downstreamFingerprint', () => {
 describe('managementFingerprint', () => {
   const desired = deriveRecords('c-one', { tokens, users, secrets: [] }).records;
 
-  it('changes with the derived records, the skipped tokens and the cluster policy', () => {
+  it('changes with the derived records, the skipped tokens, the cluster policy and the warnings', () => {
     const base = managementFingerprint(desired, [], { acceptUnscopedTokens: false });
     expect(managementFingerprint(desired, [], { acceptUnscopedTokens: true })).not.toBe(base);
     expect(managementFingerprint(desired, ['token-c: hashed with $1'], { acceptUnscopedTokens: false })).not.toBe(base);
+    expect(managementFingerprint(desired, [], { acceptUnscopedTokens: false }, ['ACE is on for c-one in Rancher.'])).not.toBe(base);
     const disabled = deriveRecords('c-one', { tokens: [{ ...tokens[0]!, enabled: false }, tokens[1]!], users, secrets: [] }).records;
     expect(managementFingerprint(disabled, [], { acceptUnscopedTokens: false })).not.toBe(base);
     expect(managementFingerprint(deriveRecords('c-one', { tokens, users, secrets: [] }).records, [], { acceptUnscopedTokens: false })).toBe(base);

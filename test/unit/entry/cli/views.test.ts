@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { describeReview, reviewView } from '../../../../functions/entry/cli/commands/review.ts';
-import { tokenView } from '../../../../functions/entry/cli/commands/tokens.ts';
+import { tokenView, tokenViews } from '../../../../functions/entry/cli/commands/tokens.ts';
 import { formatTable } from '../../../../functions/entry/cli/lib/output.ts';
 import type { TokenRecord } from '../../../../functions/core/records.ts';
 
@@ -34,6 +34,22 @@ describe('tokenView', () => {
 
   it('never carries the hash', () => {
     expect(JSON.stringify(tokenView(row(), '2026-11-25T00:00:00Z', now))).not.toContain('$3:');
+  });
+});
+
+describe('tokenViews', () => {
+  const revocation = (name: string) => ({ kind: 'revocation' as const, clusterId: 'c-1', name, hashFingerprint: 'f', revokedAt: '2026-11-25T00:00:00.000Z' });
+
+  it('lists a revocation without a token row once, as revoked with its token absent, and one with a row only through the row', () => {
+    const views = tokenViews({ tokens: [{ ...row({ name: 'b', revoked: true }), version: 1 }], usage: [], revocations: [revocation('b'), revocation('a')] }, now);
+    expect(views.map((view) => [view.name, view.state, view.tokenAbsent])).toEqual([
+      ['a', 'revoked', true],
+      ['b', 'revoked', false],
+    ]);
+  });
+
+  it('names the origin of a revocation recorded before revocations kept it as unknown, with no user', () => {
+    expect(tokenViews({ tokens: [], usage: [], revocations: [revocation('a')] }, now)[0]).toMatchObject({ origin: 'unknown', userName: '', enabled: false, revoked: true });
   });
 });
 

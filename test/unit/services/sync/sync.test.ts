@@ -4,7 +4,8 @@ import { reviewToken } from '../../../../functions/services/review-token.ts';
 import { importObjects } from '../../../../functions/services/admin/import-objects.ts';
 import { ClusterUnreachableError } from '../../../../functions/core/ports/cluster-source.ts';
 import { DEFAULT_SYNC_OPTIONS } from '../../../../functions/entry/sync/config.ts';
-import { createSyncer, type SyncOptions, type SyncStore } from '../../../../functions/services/sync/sync.ts';
+import { LAST_SYNC_WARNING_MAX } from '../../../../functions/core/records.ts';
+import { createSyncer, lastSyncWarnings, type SyncOptions, type SyncStore } from '../../../../functions/services/sync/sync.ts';
 import { CapturingLog, CapturingMetrics } from '../../../support/fakes.ts';
 import { cat, cua, FakeClusterSource, HASH_C, HASH_D, SECRET_C, SECRET_D } from '../../../support/fake-cluster-source.ts';
 import { openSyncTable, syncStoreMethods, type SyncTable } from '../../../support/sync-table.ts';
@@ -492,5 +493,19 @@ describe('reporting', () => {
     const summary = await syncer().syncAll({ clusterIds: ['c-two', 'c-nope'] });
     expect(summary.clusters.map((result) => result.clusterId)).toEqual(['c-two']);
     expect(summary.unknown).toEqual(['c-nope']);
+  });
+});
+
+describe('lastSyncWarnings', () => {
+  it('keeps no warning fields for a run without warnings', () => {
+    expect(lastSyncWarnings([])).toEqual({});
+  });
+
+  it('keeps the count and the first warning, cut to LAST_SYNC_WARNING_MAX characters', () => {
+    const kept = lastSyncWarnings(['w'.repeat(LAST_SYNC_WARNING_MAX + 100), 'second']);
+    expect(kept.warnings).toBe(2);
+    expect(kept.firstWarning).toHaveLength(LAST_SYNC_WARNING_MAX);
+    expect(kept.firstWarning?.endsWith('…')).toBe(true);
+    expect(lastSyncWarnings(['short']).firstWarning).toBe('short');
   });
 });
