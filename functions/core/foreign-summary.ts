@@ -1,4 +1,4 @@
-import type { ForeignToken, ForeignTokenKind } from './token-string.ts';
+import type { ForeignToken, ForeignTokenKind, ServiceAccountWorkload } from './token-string.ts';
 
 /**
  * The flood report's vocabulary: who sent the foreign tokens a cluster's apiserver passed on to the webhook,
@@ -14,7 +14,7 @@ export type OffenderKind = 'bound-serviceaccount' | 'legacy-serviceaccount' | 's
  * token, an OIDC subject, or "not a JWT". `expired` counts the tokens whose `exp` had passed when they
  * arrived; `latestExpiresAt` is the latest `exp` seen.
  */
-export interface FloodOffender {
+export interface FloodOffender extends ServiceAccountWorkload {
   kind: OffenderKind;
   /** How an operator reads it: `namespace/serviceaccount (pod …)`, `namespace/serviceaccount (secret …)`, `subject (issuer …)`. */
   workload: string;
@@ -23,12 +23,6 @@ export interface FloodOffender {
   latestExpiresAt?: string;
   issuer?: string;
   subject?: string;
-  namespace?: string;
-  serviceAccount?: string;
-  pod?: string;
-  podUid?: string;
-  node?: string;
-  secret?: string;
 }
 
 /** One cluster's foreign tokens in one window, as logged and as stored (one row per container and window). */
