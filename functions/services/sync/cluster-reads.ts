@@ -1,10 +1,8 @@
-import { deriveRecords } from '../../core/mirror/derive.ts';
 import { downstreamFingerprint, managementFingerprint } from '../../core/mirror/fingerprint.ts';
-import { deriveClusterSources } from '../../core/mirror/management-derivation.ts';
 import type { ClusterSource } from '../../core/ports/cluster-source.ts';
 import { sourceOf, type ClusterRecord } from '../../core/records.ts';
 import { listCluster, type Listed } from './downstream-mirror.ts';
-import { aceOnWarning, skippedReasons, type ManagementReading } from './management-sync.ts';
+import { deriveFromReading, rancherClusterOf, type RancherClusterDerivation, type ManagementReading } from './management-sync.ts';
 import type { OpenClusterSource } from './types.ts';
 
 /**
@@ -17,8 +15,8 @@ export interface Prepared {
   digest?: string;
   objects: number;
   downstream?: { source: ClusterSource; listed: Listed; aceOff?: string };
-  /** `rancher` source: what the report says of this cluster on every run, also one that skips. */
-  report?: { skipped: string[]; warnings: string[] };
+  /** `rancher` source: the cluster's derivation, applied by the mirror and reported by every run, also one that skips. */
+  management?: RancherClusterDerivation;
 }
 
 /**
@@ -34,18 +32,13 @@ export async function readCluster(
   aceOffInRancher: boolean,
 ): Promise<Prepared> {
   if (sourceOf(cluster) === 'rancher') {
-    if (!reading.ok) return { objects: 0 };
-    const known = reading.state.snapshot.clusters.find((candidate) => candidate.name === cluster.clusterId);
-    if (known === undefined) return { objects: 0 };
+    const management = deriveFromReading(cluster, reading);
+    if (management === undefined) return { objects: 0 };
     const policy = { acceptUnscopedTokens: cluster.acceptUnscopedTokens ?? false };
-    const derived = deriveClusterSources(cluster.clusterId, reading.state.snapshot, policy);
-    const desired = deriveRecords(cluster.clusterId, derived.sources).records;
-    const skippedTokens = derived.skipped.map((token) => `${token.name}: ${token.reason}`);
-    const warnings = known.aceEnabled ? [aceOnWarning(cluster.clusterId)] : [];
     return {
-      digest: managementFingerprint(desired, skippedTokens, policy, warnings),
-      objects: derived.sources.tokens.length + derived.skipped.length + derived.sources.users.length,
-      report: { skipped: skippedReasons(derived.skipped), warnings },
+      digest: managementFingerprint(management.desired, management.skipped, policy, management.warnings),
+      objects: management.objects,
+      management,
     };
   }
   const source = await openSource(cluster, signal);
@@ -71,7 +64,7 @@ export async function aceOffReason(
   signal: AbortSignal,
   aceOffInRancher: boolean,
 ): Promise<string | undefined> {
-  const inRancher = reading.ok ? reading.state.snapshot.clusters.find((candidate) => candidate.name === cluster.clusterId) : undefined;
+  const inRancher = rancherClusterOf(reading, cluster.clusterId);
   return (await source.readAceState({ signal })) === 'off'
     ? 'the kube-api-auth DaemonSet is gone from cattle-system'
     : inRancher?.aceEnabled === false || aceOffInRancher

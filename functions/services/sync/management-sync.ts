@@ -2,8 +2,8 @@ import pLimit from 'p-limit';
 import { describeError } from '../../core/errors.ts';
 import { failClosedPlan } from '../../core/mirror/fail-closed.ts';
 import { deriveClusterSources } from '../../core/mirror/management-derivation.ts';
-import type { ManagementToken } from '../../core/management-objects.ts';
-import { deriveRecords } from '../../core/mirror/derive.ts';
+import type { ManagementCluster, ManagementToken } from '../../core/management-objects.ts';
+import { deriveRecords, type DesiredRecords } from '../../core/mirror/derive.ts';
 import { planMirror } from '../../core/mirror/plan.ts';
 import { ClusterForbiddenError, ClusterSourceError } from '../../core/ports/cluster-source.ts';
 import type { ManagementReadStats, ManagementSource, ManagementState, ManagementStateStore } from '../../core/ports/management-source.ts';
@@ -76,37 +76,64 @@ export interface WriteBackSettings {
   lastUsedThresholdMs: number;
 }
 
+/** Rancher's object of a cluster in the run's reading; undefined when Rancher was not read or does not know it. */
+export function rancherClusterOf(reading: ManagementReading, clusterId: string): ManagementCluster | undefined {
+  return reading.ok ? reading.state.snapshot.clusters.find((candidate) => candidate.name === clusterId) : undefined;
+}
+
+/** What the run's reading derives for one `rancher` cluster: its records, and what the sync report says of it. */
+export interface RancherClusterDerivation {
+  /** What Rancher's ACE controllers would write into the cluster. */
+  desired: DesiredRecords;
+  objects: number;
+  /** Tokens of the cluster not mirrored, each `token/<name>: <reason>`. */
+  skipped: string[];
+  warnings: string[];
+}
+
 /**
- * Mirrors one `rancher` cluster from the run's reading: derives what Rancher's ACE controllers would write
- * into it, plans against its records and applies. A cluster Rancher does not know fails closed. ACE being on
+ * Derives one `rancher` cluster from the run's reading, once per run: the no-change check fingerprints it
+ * and the mirror applies it. Undefined when Rancher was not read or does not know the cluster. ACE being on
  * for it is a warning naming the fix (setups row 3 cannot work): see docs/rancher.md, "ACE and the two sources".
+ */
+export function deriveFromReading(cluster: ClusterRecord, reading: ManagementReading): RancherClusterDerivation | undefined {
+  const known = rancherClusterOf(reading, cluster.clusterId);
+  if (!reading.ok || known === undefined) return undefined;
+  const derived = deriveClusterSources(cluster.clusterId, reading.state.snapshot, { acceptUnscopedTokens: cluster.acceptUnscopedTokens ?? false });
+  return {
+    desired: deriveRecords(cluster.clusterId, derived.sources).records,
+    objects: derived.sources.tokens.length + derived.skipped.length + derived.sources.users.length,
+    skipped: skippedReasons(derived.skipped),
+    // Not a failure: the derivation is the one Rancher's ACE runs, so serving it is never a wrong accept, and a
+    // registered cluster may legitimately be set up this way. A provisioned one never asks us: say how to fix it.
+    warnings: known.aceEnabled ? [aceOnWarning(cluster.clusterId)] : [],
+  };
+}
+
+/**
+ * Mirrors one `rancher` cluster from its derivation (`deriveFromReading`): plans against its records and
+ * applies. A cluster Rancher does not know fails closed.
  */
 export async function mirrorFromManagement(
   store: MirrorStore,
   cluster: ClusterRecord,
   reading: ManagementReading,
+  derivation: RancherClusterDerivation | undefined,
   apply: { concurrency: number; batchChunk: number; signal: AbortSignal },
   result: ManagementClusterResult,
 ): Promise<ClusterState> {
   if (!reading.ok) throw new NotServedError(reading.error);
   const clusterId = cluster.clusterId;
-  const { snapshot } = reading.state;
-  const known = snapshot.clusters.find((candidate) => candidate.name === clusterId);
-  if (known === undefined) {
+  if (derivation === undefined) {
     await failClosed(store, clusterId, apply, result);
     throw new NotServedError(`cluster ${clusterId} does not exist in Rancher: its Rancher tokens are not served`);
   }
-  if (known.aceEnabled) {
-    // Not a failure: the derivation is the one Rancher's ACE runs, so serving it is never a wrong accept, and a
-    // registered cluster may legitimately be set up this way. A provisioned one never asks us: say how to fix it.
-    result.warnings.push(aceOnWarning(clusterId));
-  }
-  const derived = deriveClusterSources(clusterId, snapshot, { acceptUnscopedTokens: cluster.acceptUnscopedTokens ?? false });
-  result.objects = derived.sources.tokens.length + derived.skipped.length + derived.sources.users.length;
-  result.skipped = skippedReasons(derived.skipped);
+  result.warnings.push(...derivation.warnings);
+  result.objects = derivation.objects;
+  result.skipped = derivation.skipped;
   const current = await store.readClusterState(clusterId);
   apply.signal.throwIfAborted();
-  const plan = planMirror(current, deriveRecords(clusterId, derived.sources).records, { prune: true });
+  const plan = planMirror(current, derivation.desired, { prune: true });
   await applyMirrorPlan(store, plan, { ...apply, names: { clusterId, current } }, result);
   return current;
 }
@@ -125,7 +152,7 @@ export function aceOnWarning(clusterId: string): string {
 }
 
 /** The sync report's line for each token of a `rancher` cluster that was not mirrored: `token/<name>: <reason>`. */
-export function skippedReasons(skipped: readonly { name: string; reason: string }[]): string[] {
+function skippedReasons(skipped: readonly { name: string; reason: string }[]): string[] {
   return skipped.map((token) => `token/${token.name}: ${token.reason}`);
 }
 

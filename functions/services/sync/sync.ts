@@ -12,6 +12,7 @@ import {
   failClosed,
   mirrorFromManagement,
   NotServedError,
+  rancherClusterOf,
   readManagement,
   writeBackToRancher,
   type ManagementReading,
@@ -114,7 +115,7 @@ export function createSyncer(deps: SyncDeps) {
    */
   async function dispatch(clusters: ClusterRecord[], runId: string, reading: ManagementReading, signal: AbortSignal): Promise<ClusterSyncResult[]> {
     const units: ClusterWorkUnit[] = clusters.map((cluster) => {
-      const inRancher = reading.ok ? reading.state.snapshot.clusters.find((candidate) => candidate.name === cluster.clusterId) : undefined;
+      const inRancher = rancherClusterOf(reading, cluster.clusterId);
       return { clusterId: cluster.clusterId, runId, ...(inRancher?.aceEnabled === false ? { aceOffInRancher: true } : {}) };
     });
     let failed: { clusterId: string; error: string }[];
@@ -157,9 +158,9 @@ export function createSyncer(deps: SyncDeps) {
         result.outcome = 'ok';
         result.unchanged = true;
         result.objects = prepared?.objects ?? 0;
-        if (prepared?.report) {
-          result.skipped = prepared.report.skipped;
-          result.warnings = prepared.report.warnings;
+        if (prepared?.management) {
+          result.skipped = prepared.management.skipped;
+          result.warnings = prepared.management.warnings;
         }
         result.durationMs = Math.round(deps.elapsed() - started);
         return result;
@@ -195,7 +196,7 @@ export function createSyncer(deps: SyncDeps) {
     try {
       if (prepareError !== undefined) throw prepareError;
       if (sourceOf(cluster) === 'rancher') {
-        const current = await mirrorFromManagement(store, cluster, reading, apply, result);
+        const current = await mirrorFromManagement(store, cluster, reading, prepared?.management, apply, result);
         result.outcome = 'ok';
         complete = result.conflicts === 0;
         const back = await writeBackToRancher(reading, cluster, current, options.writeBack, deps.now(), signal);
