@@ -1,6 +1,6 @@
 import type { ClusterWorkUnit } from '../../core/ports/work-dispatcher.ts';
 import type { Syncer } from './sync.ts';
-import type { SyncSummary } from './types.ts';
+import { outcomeCounts, type SyncSummary } from './types.ts';
 
 /** What a worker did with a batch of units, and which of them should be delivered again. */
 export interface WorkerOutcome {
@@ -26,14 +26,5 @@ export async function runWorkUnits(syncer: Syncer, units: readonly ClusterWorkUn
  */
 export function withWorkerResults(summary: SyncSummary, workers: readonly SyncSummary[]): SyncSummary {
   const clusters = [...summary.clusters, ...workers.flatMap((worker) => worker.clusters)];
-  const count = (outcome: SyncSummary['clusters'][number]['outcome']) => clusters.filter((result) => result.outcome === outcome).length;
-  return {
-    ...summary,
-    clusters,
-    ok: count('ok'),
-    failed: count('failed'),
-    busy: count('busy'),
-    skipped: count('skipped'),
-    unchanged: clusters.filter((result) => result.unchanged === true).length,
-  };
+  return { ...summary, clusters, ...outcomeCounts(clusters) };
 }

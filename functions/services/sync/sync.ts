@@ -17,7 +17,7 @@ import {
   writeBackToRancher,
   type ManagementReading,
 } from './management-sync.ts';
-import { emptyResult, skipped, type ClusterSyncResult, type SyncDeps, type SyncRequest, type SyncSummary } from './types.ts';
+import { emptyResult, outcomeCounts, skipped, type ClusterSyncResult, type SyncDeps, type SyncRequest, type SyncSummary } from './types.ts';
 import { writeBack } from './write-back.ts';
 
 export type { SyncStore } from '../../core/ports/mirror-store.ts';
@@ -88,18 +88,13 @@ export function createSyncer(deps: SyncDeps) {
     const byId = new Map(selected.map((cluster) => [cluster.clusterId, cluster]));
     for (const result of clusters) reportCluster(result, byId.get(result.clusterId) as ClusterRecord, deps);
 
-    const count = (outcome: ClusterSyncResult['outcome']) => clusters.filter((result) => result.outcome === outcome).length;
     return {
       runId,
       startedAt: startedAt.toISOString(),
       durationMs: Math.round(deps.elapsed() - started),
       clusters,
       unknown,
-      ok: count('ok'),
-      failed: count('failed'),
-      busy: count('busy'),
-      skipped: count('skipped'),
-      unchanged: clusters.filter((result) => result.unchanged === true).length,
+      ...outcomeCounts(clusters),
       dispatched: handedOver.length - notDispatched.length,
       ...(reading.ok
         ? { management: { mode: reading.stats.mode, requests: reading.stats.requests, objects: reading.stats.objects, relisted: reading.stats.relisted } }

@@ -149,3 +149,15 @@ export function emptyResult(clusterId: string): ClusterSyncResult {
 export function skipped(clusterId: string): ClusterSyncResult {
   return { ...emptyResult(clusterId), outcome: 'skipped' };
 }
+
+/** A run's clusters counted by outcome, as the summary shows them. */
+export function outcomeCounts(clusters: readonly ClusterSyncResult[]): Pick<SyncSummary, 'ok' | 'failed' | 'busy' | 'skipped' | 'unchanged'> {
+  const count = (outcome: ClusterSyncResult['outcome']) => clusters.filter((result) => result.outcome === outcome).length;
+  return {
+    ok: count('ok'),
+    failed: count('failed'),
+    busy: count('busy'),
+    skipped: count('skipped'),
+    unchanged: clusters.filter((result) => result.unchanged === true).length,
+  };
+}
