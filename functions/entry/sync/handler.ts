@@ -40,6 +40,12 @@ export class InvalidSyncEventError extends Error {
 /** Time kept back from the Lambda's remaining time so that every started cluster can record its outcome. */
 const RESERVE_MS = 15_000;
 
+/** The run's deadline in an invocation: its remaining time less the reserve (none outside Lambda). */
+export function runDeadline(context: InvocationContext | undefined): AbortSignal | undefined {
+  const remainingMs = context?.getRemainingTimeInMillis();
+  return remainingMs === undefined ? undefined : AbortSignal.timeout(Math.max(1000, remainingMs - RESERVE_MS));
+}
+
 export interface HandlerDeps {
   syncer: Syncer;
   log: Log;
@@ -54,9 +60,7 @@ export function makeHandler({ syncer, log, metrics }: HandlerDeps): SyncHandler 
       if (!parsed.success) {
         throw new InvalidSyncEventError(`invalid sync event: ${parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ')}`);
       }
-      const remainingMs = context?.getRemainingTimeInMillis();
-      const signal = remainingMs === undefined ? undefined : AbortSignal.timeout(Math.max(1000, remainingMs - RESERVE_MS));
-      const summary = await syncer.syncAll({ clusterIds: parsed.data.clusters, signal });
+      const summary = await syncer.syncAll({ clusterIds: parsed.data.clusters, signal: runDeadline(context) });
       log.info('sync run finished', {
         runId: summary.runId,
         clusters: summary.clusters.length,

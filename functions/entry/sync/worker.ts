@@ -1,10 +1,9 @@
 import type { Context, SQSBatchResponse } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from 'zod';
 import { beginInvocation } from '../../adapters/telemetry/powertools.ts';
 import { clusterWorkUnitSchema, type ClusterWorkUnit } from '../../core/ports/work-dispatcher.ts';
 import { runWorkUnits } from '../../services/sync/cluster-worker.ts';
-import type { InvocationContext } from './handler.ts';
-import { syncerFromEnvironment, type HandlerDeps, type SyncOverrides } from './handler.ts';
+import { runDeadline, syncerFromEnvironment, type HandlerDeps, type InvocationContext, type SyncOverrides } from './handler.ts';
 
 /**
  * The syncWorker function: consumes the sync queue (infra/queue.yml) through its event source mapping, one
@@ -20,9 +19,6 @@ export type WorkerHandler = (event: unknown, context?: InvocationContext) => Pro
 const sqsEventSchema = z.object({
   Records: z.array(z.looseObject({ messageId: z.string().min(1), body: z.string() })),
 });
-
-/** Time kept back from the Lambda's remaining time so that every started cluster can record its outcome. */
-const RESERVE_MS = 15_000;
 
 export function makeWorkerHandler({ syncer, log, metrics }: HandlerDeps): WorkerHandler {
   return async (event, context) => {
@@ -44,9 +40,7 @@ export function makeWorkerHandler({ syncer, log, metrics }: HandlerDeps): Worker
         else byCluster.set(unit.clusterId, { unit, messageIds: [record.messageId] });
       }
       if (byCluster.size > 0) {
-        const remainingMs = context?.getRemainingTimeInMillis();
-        const signal = remainingMs === undefined ? undefined : AbortSignal.timeout(Math.max(1000, remainingMs - RESERVE_MS));
-        const outcome = await runWorkUnits(syncer, [...byCluster.values()].map((entry) => entry.unit), signal);
+        const outcome = await runWorkUnits(syncer, [...byCluster.values()].map((entry) => entry.unit), runDeadline(context));
         for (const clusterId of outcome.retry) failures.push(...(byCluster.get(clusterId)?.messageIds ?? []));
         log.info('sync units finished', {
           runIds: [...new Set([...byCluster.values()].map((entry) => entry.unit.runId))],
