@@ -80,7 +80,7 @@ export function createDecisionReporting(deps: DecisionReportingDeps): DecisionRe
       metrics.count('Reviews', 1, { Outcome: 'refused' });
       const { first, report } = unknownNames.record(clusterId, deps.elapsed());
       if (first) log.info('unknown token names refused', { clusterId, tokenName, note: 'not in the cluster’s name filter; further ones are summarised per interval' });
-      if (report) log.info('unknown token names refused', { ...report });
+      if (report) log.info('unknown token names refused', summaryOf(report));
     },
 
     verifyThrottled(clusterId, tokenName) {
