@@ -121,8 +121,3 @@ export function withNames(filter: NameFilter, names: Iterable<string>): { filter
   if (missing.length === 0) return { filter, changed: false, extra };
   return { filter: filterOfDigests(filter.clusterId, filter.key, [...held, ...missing]), changed: true, extra };
 }
-
-/** Whether two filters hold the same digests under the same key. */
-export function sameFilter(a: NameFilter, b: NameFilter): boolean {
-  return a.overflow === b.overflow && a.key.equals(b.key) && a.digests.equals(b.digests);
-}
