@@ -55,12 +55,17 @@ export class DynamoDbAdminStore extends DynamoDbMirrorStore implements AdminStor
   }
 
   async deleteCluster(clusterId: string): Promise<number> {
-    const items = await this.table.queryPartition(partitionOf(clusterId), 'pk, sk');
-    await this.table.batchWrite([], items.map((item) => ({ pk: String(item.pk), sk: String(item.sk) })));
+    const rows = await this.deletePartition(partitionOf(clusterId));
     // its flood report goes with it (those rows would expire within a week anyway)
-    const floods = await this.table.queryPartition(floodPartitionOf(clusterId), 'pk, sk');
-    await this.table.batchWrite([], floods.map((item) => ({ pk: String(item.pk), sk: String(item.sk) })));
+    await this.deletePartition(floodPartitionOf(clusterId));
     await this.table.delete(clusterKey(clusterId));
+    return rows;
+  }
+
+  /** Deletes every row of a partition; how many there were. */
+  private async deletePartition(pk: string): Promise<number> {
+    const items = await this.table.queryPartition(pk, 'pk, sk');
+    await this.table.batchWrite([], items.map((item) => ({ pk: String(item.pk), sk: String(item.sk) })));
     return items.length;
   }
 
