@@ -167,6 +167,17 @@ export function likelyCauseOf(offender: Pick<FloodOffender, 'kind' | 'count' | '
   }
 }
 
+/** A sender as a report shows it: its counts, what its `exp` claims say, and the likely cause to start from. */
+export interface ReportedOffender extends FloodOffender {
+  state: ExpiryState;
+  likely: string;
+}
+
+/** The sender with its expiry state and likely cause: what the log line and `tokengate floods` show of it. */
+export function reportedOffender(offender: FloodOffender): ReportedOffender {
+  return { ...offender, state: expiryStateOf(offender), likely: likelyCauseOf(offender) };
+}
+
 /** Offenders named in a window's report and kept in its row. */
 export const TOP_OFFENDERS = 10;
 

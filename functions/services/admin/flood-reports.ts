@@ -1,11 +1,7 @@
-import { expiryStateOf, likelyCauseOf, mergeFloodWindows, type ExpiryState, type FloodOffender, type FloodWindow } from '../../core/foreign-summary.ts';
+import { mergeFloodWindows, reportedOffender, type FloodWindow, type ReportedOffender } from '../../core/foreign-summary.ts';
 import type { FloodReader } from '../../core/ports/flood-store.ts';
 
-/** A sender in the report, with what its `exp` claims say and the likely cause an operator starts from. */
-export interface ReportedOffender extends FloodOffender {
-  state: ExpiryState;
-  likely: string;
-}
+export type { ReportedOffender };
 
 /** One cluster's foreign tokens since a time: every container's windows added up. */
 export interface ClusterFloodReport extends Omit<FloodWindow, 'offenders'> {
@@ -28,7 +24,7 @@ export async function readFloodReports(store: FloodReader, clusterIds: readonly 
     reports.push({
       ...merged,
       windows: windows.length,
-      offenders: merged.offenders.map((offender) => ({ ...offender, state: expiryStateOf(offender), likely: likelyCauseOf(offender) })),
+      offenders: merged.offenders.map(reportedOffender),
     });
   }
   return reports.sort((a, b) => b.total - a.total || a.clusterId.localeCompare(b.clusterId));

@@ -1,4 +1,4 @@
-import { countToken, expiryStateOf, likelyCauseOf, tokenKeyOf, TOP_OFFENDERS, type FloodOffender, type FloodWindow } from '../../core/foreign-summary.ts';
+import { countToken, reportedOffender, tokenKeyOf, TOP_OFFENDERS, type FloodOffender, type FloodWindow } from '../../core/foreign-summary.ts';
 import type { ForeignToken } from '../../core/token-string.ts';
 import type { Log } from '../../core/ports/telemetry.ts';
 import { describeError } from '../../core/errors.ts';
@@ -69,7 +69,7 @@ export function createFloodReport(deps: FloodReportDeps): FloodReport {
     log.info('foreign tokens refused', {
       ...window,
       windowSeconds: Math.round((Date.parse(window.windowEnd) - Date.parse(window.windowStart)) / 1000),
-      offenders: window.offenders.map((offender) => ({ ...offender, state: expiryStateOf(offender), likely: likelyCauseOf(offender) })),
+      offenders: window.offenders.map(reportedOffender),
     });
   }
 
