@@ -150,7 +150,7 @@ class TokengateLogger extends Logger {
     for (const key in attributes) {
       const value = (attributes as Record<string, unknown>)[key];
       if (value === undefined || value === null || value === '') continue;
-      if (RESERVED_KEYS.has(key) || !(isPrimitive(value) || (Array.isArray(value) && value.every(isPrimitive)))) return undefined;
+      if (RESERVED_KEYS.has(key) || !isFlatValue(value)) return undefined;
       line[key] = value;
     }
     return JSON.stringify(line);
@@ -197,13 +197,12 @@ const RESERVED_KEYS = new Set(['level', 'message', 'sampling_rate', 'service', '
 
 const isPrimitive = (value: unknown) => value === null || (typeof value !== 'object' && typeof value !== 'bigint' && typeof value !== 'function');
 
-/** Whether every attribute is a primitive (not a bigint) or an array of such. */
+/** A primitive (not a bigint) or an array of such: what JSON.stringify writes as Powertools' replacer would. */
+const isFlatValue = (value: unknown) => isPrimitive(value) || (Array.isArray(value) && value.every(isPrimitive));
+
+/** Whether every attribute is a flat value. */
 function isFlat(attributes: Record<string, unknown>): boolean {
-  for (const key in attributes) {
-    const value = attributes[key];
-    if (isPrimitive(value)) continue;
-    if (!Array.isArray(value) || !value.every(isPrimitive)) return false;
-  }
+  for (const key in attributes) if (!isFlatValue(attributes[key])) return false;
   return true;
 }
 
